@@ -1,0 +1,29 @@
+"Shared helpers for the bpnotes test suite"
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NBS = ROOT / "nbs"
+
+
+def notebooks():
+    "The project's notebooks, in the order of the site"
+    return sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+
+
+def random_biases(net, rng, scale=0.5):
+    "Give every layer of `net` a random bias: the zeros of the initialisation would hide a bias mistake"
+    for _, b in net.params:
+        b[:] = rng.normal(size=b.shape) * scale
+
+
+def targets(rng, loss, B, n):
+    "Random targets for `B` rows and `n` outputs: floats for mse, integer labels for cross-entropy"
+    return rng.normal(size=(B, n)) if loss == "mse" else rng.integers(0, n, size=B)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,222 @@
+"""The public API of DESIGN.md: shapes, dtypes, the update rule, determinism, reductions, stability, errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+from bpnotes.layers import MLP, init_params
+from bpnotes.loss import mse, mse_grad, softmax, softmax_cross_entropy, softmax_cross_entropy_grad
+from bpnotes.single_value import ACTIVATIONS, central_difference, get_activation, numeric_grad, rel_error, sigmoid
+from conftest import targets
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 2], [4, 1], [2, 7, 3, 6, 1]])
+def test_params_forward_and_grads_have_the_documented_shapes(sizes, rng):
+    net = MLP(sizes)
+    assert [(W.shape, b.shape) for W, b in net.params] == [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:])]
+    for B in (1, 6):
+        X = rng.normal(size=(B, sizes[0]))
+        assert net.forward(X).shape == (B, sizes[-1])
+        loss, grads = net.loss_and_grads(X, rng.normal(size=(B, sizes[-1])))
+        assert type(loss) is float
+        assert [(dW.shape, db.shape) for dW, db in grads] == [(W.shape, b.shape) for W, b in net.params]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy"])
+def test_dtype_is_kept_end_to_end(dtype, loss, rng):
+    net = MLP([3, 5, 2], loss=loss, dtype=dtype)
+    X, y = rng.normal(size=(7, 3)), targets(rng, loss, 7, 2)  # float64 inputs are converted, never the network
+    assert all(W.dtype == dtype and b.dtype == dtype for W, b in net.params)
+    assert net.forward(X).dtype == dtype
+    _, grads = net.loss_and_grads(X, y)
+    assert all(dW.dtype == dtype and db.dtype == dtype for dW, db in grads)
+    net.step(grads, lr=0.1)
+    assert all(W.dtype == dtype and b.dtype == dtype for W, b in net.params)
+
+
+def test_step_is_the_update_rule_in_place(rng):
+    net = MLP([3, 5, 2], seed=1)
+    arrays = [a for layer in net.params for a in layer]
+    before = [a.copy() for a in arrays]
+    _, grads = net.loss_and_grads(rng.normal(size=(4, 3)), rng.normal(size=(4, 2)))
+    net.step(grads, lr=0.25)
+    after = [a for layer in net.params for a in layer]
+    assert all(x is y for x, y in zip(arrays, after)), "step must update the parameter arrays in place"
+    for old, new, g in zip(before, after, [g for layer in grads for g in layer]):
+        np.testing.assert_array_equal(new, old - 0.25 * g)
+
+
+def test_training_lowers_the_loss(rng):
+    X = rng.normal(size=(32, 3))
+    y = np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], axis=1)
+    net = MLP([3, 16, 2], seed=0)
+    first, _ = net.loss_and_grads(X, y)
+    for _ in range(100):
+        loss, grads = net.loss_and_grads(X, y)
+        net.step(grads, lr=0.1)
+    assert loss < 0.5 * first
+
+
+def test_same_seed_same_params_different_seed_different_params():
+    a, b, c = MLP([3, 5, 2], seed=4), MLP([3, 5, 2], seed=4), MLP([3, 5, 2], seed=5)
+    for (Wa, ba), (Wb, bb) in zip(a.params, b.params):
+        np.testing.assert_array_equal(Wa, Wb)
+        np.testing.assert_array_equal(ba, bb)
+    assert not np.array_equal(a.params[0][0], c.params[0][0])
+
+
+def test_init_scale_follows_fan_in():
+    (W, b), = init_params([400, 300], activation="tanh", seed=0)
+    assert W.std() == pytest.approx(1 / np.sqrt(400), rel=0.02) and not b.any()
+    (W, _), = init_params([400, 300], activation="relu", seed=0)
+    assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+
+
+def test_reductions_match_pytorch_defaults(rng):
+    "mse: mean over all B*n entries; cross-entropy: mean over the batch of -log softmax (scikit-learn as referee)"
+    from sklearn.metrics import log_loss, mean_squared_error
+    O, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    assert mse(O, Y) == pytest.approx(mean_squared_error(Y, O), rel=1e-14)
+    z, labels = rng.normal(size=(7, 4)) * 3, rng.integers(0, 4, size=7)
+    assert softmax_cross_entropy(z, labels) == pytest.approx(log_loss(labels, softmax(z), labels=range(4)), rel=1e-12)
+
+
+def test_loss_gradients_have_the_closed_forms(rng):
+    O, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    np.testing.assert_allclose(mse_grad(O, Y), 2 * (O - Y) / 21, rtol=1e-15)
+    z, labels = rng.normal(size=(7, 4)), rng.integers(0, 4, size=7)
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    p[np.arange(7), labels] -= 1
+    np.testing.assert_allclose(softmax_cross_entropy_grad(z, labels), p / 7, rtol=1e-13, atol=1e-17)
+
+
+def test_extreme_logits_give_finite_exact_losses_and_grads():
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]])
+    labels = np.array([1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, g = softmax_cross_entropy(z, labels), softmax_cross_entropy_grad(z, labels)
+    assert loss == pytest.approx((2e4 + np.log(2)) / 2, rel=1e-15)
+    np.testing.assert_allclose(g, np.array([[1, -1, 0], [0, 0.5, -0.5]]) / 2, atol=1e-15)
+
+
+def test_sigmoid_is_exact_and_silent_at_large_arguments():
+    z = np.array([-1e4, -745.0, -30.0, 0.0, 30.0, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sigmoid(z)
+    np.testing.assert_allclose(s[2:5], [np.exp(-30) / (1 + np.exp(-30)), 0.5, 1 / (1 + np.exp(-30))], rtol=1e-15)
+    assert s[0] == 0.0 and s[-1] == 1.0 and np.isfinite(s).all()
+
+
+def test_sigmoid_keeps_float32():
+    assert sigmoid(np.zeros(3, dtype=np.float32)).dtype == np.float32
+
+
+def test_relu_derivative_at_zero_is_zero():
+    assert get_activation("relu").derivative(np.array([0.0]))[0] == 0.0
+
+
+def test_central_difference_restores_the_value_even_when_f_fails():
+    x = np.array([0.1, 0.2, 0.3])
+    def boom(x):
+        raise RuntimeError("f failed")
+    with pytest.raises(RuntimeError):
+        central_difference(boom, x, 1)
+    np.testing.assert_array_equal(x, [0.1, 0.2, 0.3])
+
+
+@pytest.mark.parametrize("order", [2, 4, 6])
+def test_numeric_grad_of_a_known_function(order):
+    x = np.array([[0.5, -1.0, 2.0], [0.1, 0.0, -0.3]])
+    eps = {2: 1e-5, 4: 1e-3, 6: 2e-3}[order]
+    assert rel_error(numeric_grad(lambda x: (x ** 3).sum(), x, eps, order), 3 * x ** 2) < 1e-9
+
+
+# ---- bad input: the error names the argument and the shapes, and nothing changes ----
+
+def params_snapshot(net):
+    return [a.copy() for layer in net.params for a in layer]
+
+
+def assert_unchanged(net, snapshot):
+    for a, b in zip([a for layer in net.params for a in layer], snapshot):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make, exc, words", [
+    (lambda: MLP([3]), ValueError, "at least an input and an output"),
+    (lambda: MLP([3, 0, 2]), ValueError, "integer >= 1"),
+    (lambda: MLP([3, 2.5, 2]), ValueError, "integer >= 1"),
+    (lambda: MLP("3,5,2"), TypeError, "list of layer widths"),
+    (lambda: MLP([3, 5, 2], activation="softplus"), ValueError, "'sigmoid', 'tanh', 'relu', 'identity'"),
+    (lambda: MLP([3, 5, 2], loss="hinge"), ValueError, "'mse', 'softmax_cross_entropy'"),
+    (lambda: MLP([3, 5, 2], dtype=np.float16), TypeError, "float32 or float64"),
+    (lambda: MLP([3, 5, 2], dtype=int), TypeError, "float32 or float64"),
+])
+def test_constructor_errors(make, exc, words):
+    with pytest.raises(exc, match=words):
+        make()
+
+
+@pytest.mark.parametrize("loss, X, y, exc, words", [
+    ("mse", np.zeros((7, 4)), np.zeros((7, 2)), ValueError, r"X has shape \(7, 4\) but the network's first layer expects 3 features"),
+    ("mse", np.zeros(3), np.zeros((1, 2)), ValueError, r"X.reshape\(1, -1\)"),
+    ("mse", np.zeros((0, 3)), np.zeros((0, 2)), ValueError, "empty batch"),
+    ("mse", np.full((2, 3), np.nan), np.zeros((2, 2)), ValueError, "NaN"),
+    ("mse", np.array([["a", "b", "c"]]), np.zeros((1, 2)), TypeError, "real numbers"),
+    ("mse", np.zeros((7, 3)), np.zeros((7, 3)), ValueError, r"y has shape \(7, 3\) but mse needs targets of shape \(7, 2\)"),
+    ("mse", np.zeros((7, 3)), np.zeros(7), ValueError, r"shape \(7, 2\)"),
+    ("softmax_cross_entropy", np.zeros((7, 3)), np.zeros(7) + 0.5, ValueError, "integer class labels"),
+    ("softmax_cross_entropy", np.zeros((7, 3)), np.zeros(6, dtype=int), ValueError, r"shape \(7,\)"),
+    ("softmax_cross_entropy", np.zeros((2, 3)), np.array([0, 2]), ValueError, r"labels must lie in \[0, 2\)"),
+    ("softmax_cross_entropy", np.zeros((2, 3)), np.array([-1, 0]), ValueError, r"labels must lie in \[0, 2\)"),
+])
+def test_loss_and_grads_errors_name_the_argument_and_change_nothing(loss, X, y, exc, words):
+    net = MLP([3, 5, 2], loss=loss)
+    snapshot = params_snapshot(net)
+    with pytest.raises(exc, match=words):
+        net.loss_and_grads(X, y)
+    assert_unchanged(net, snapshot)
+
+
+def test_forward_accepts_lists_and_integers():
+    net = MLP([3, 5, 2])
+    np.testing.assert_array_equal(net.forward([[1, 2, 3]]), net.forward(np.array([[1.0, 2.0, 3.0]])))
+
+
+@pytest.mark.parametrize("bad, words", [
+    (lambda g: g[:1], "grads has 1 layers but the network has 2"),
+    (lambda g: [(g[0][0].T, g[0][1]), g[1]], r"grads\[0\] must be \(dW, db\) with shapes \(3, 5\) and \(5,\)"),
+    (lambda g: [g[0], (g[1][0] * np.nan, g[1][1])], r"grads\[1\] contains NaN"),
+])
+def test_step_rejects_bad_grads_before_touching_any_parameter(bad, words, rng):
+    net = MLP([3, 5, 2])
+    _, grads = net.loss_and_grads(rng.normal(size=(7, 3)), rng.normal(size=(7, 2)))
+    snapshot = params_snapshot(net)
+    with pytest.raises(ValueError, match=words):
+        net.step(bad(grads), lr=0.1)
+    assert_unchanged(net, snapshot)
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, np.nan, np.inf, "0.1", True])
+def test_step_rejects_bad_learning_rates(lr, rng):
+    net = MLP([3, 5, 2])
+    _, grads = net.loss_and_grads(rng.normal(size=(7, 3)), rng.normal(size=(7, 2)))
+    snapshot = params_snapshot(net)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        net.step(grads, lr=lr)
+    assert_unchanged(net, snapshot)
+
+
+def test_activation_lookup():
+    assert get_activation("tanh") is ACTIVATIONS["tanh"]
+    assert get_activation(ACTIVATIONS["relu"]) is ACTIVATIONS["relu"]
+    with pytest.raises(TypeError):
+        get_activation(3)
+
+
+def test_repr_says_what_the_network_is():
+    assert repr(MLP([3, 5, 2], activation="relu", dtype=np.float32)) == \
+        "MLP([3, 5, 2], activation='relu', loss='mse', dtype=float32)"
