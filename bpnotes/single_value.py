@@ -12,9 +12,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'draw_network', 'sigmoid', 'tanh', 'relu', 'identity', 'Activation', 'get_activation',
-           'central_difference', 'numeric_grad', 'rel_error', 'pre_activation', 'output_value', 'd_output_d_weight',
-           'd_output_d_bias']
+__all__ = ['ACTIVATIONS', 'DEFAULT_EPS', 'draw_network', 'sigmoid', 'tanh', 'relu', 'identity', 'Activation', 'get_activation',
+           'central_differences', 'central_difference', 'numeric_grad', 'rel_error', 'pre_activation', 'output_value',
+           'd_output_d_weight', 'd_output_d_bias']
 
 # %% ../nbs/00_single_value.ipynb #0c0e8513
 def _layer_symbols(n_layers):
@@ -128,30 +128,48 @@ def get_activation(
 
 # %% ../nbs/00_single_value.ipynb #252712af
 _RICHARDSON_WEIGHTS = {2: (1.0,), 4: (4 / 3, -1 / 3), 6: (3 / 2, -3 / 5, 1 / 10)}
+DEFAULT_EPS = {np.dtype(np.float64): 2e-3, np.dtype(np.float32): 3e-2}  # measured on the gradient-checking page
 
-def central_difference(
+def central_differences(
     f:Callable,        # scalar function, called as `f(x)` while one entry of `x` is nudged in place
     x:np.ndarray,      # float array holding the value to nudge
     index,             # which entry of `x` to nudge, e.g. `(j, k)`
-    eps:float=2e-3,    # step $\epsilon$
+    eps:float,         # step $\epsilon$
+    count:int,         # how many differences: $D_1, \dots, D_{count}$
+)->list:
+    "$[D_1, \\dots, D_{count}]$, $D_s$ the central difference with step $s\\epsilon$; `x` is restored exactly"
+    original = x[index].copy()
+    def nudged(step):  # f at x + step, and the step actually taken once x[index] is rounded to x's dtype
+        x[index] = original + step
+        return float(f(x)), float(x[index]) - float(original)
+    try:
+        D = []
+        for s in range(1, count + 1):
+            (f_plus, h_plus), (f_minus, h_minus) = nudged(s * eps), nudged(-s * eps)
+            if h_plus == h_minus:
+                raise ValueError(f"eps={eps:g} is too small for {x.dtype} at {float(original):g}: x ± eps rounds back to x")
+            D.append((f_plus - f_minus) / (h_plus - h_minus))
+        return D
+    finally: x[index] = original
+
+def central_difference(
+    f:Callable,        # scalar function, called as `f(x)` while one entry of `x` is nudged in place
+    x:np.ndarray,      # float32 or float64 array holding the value to nudge
+    index,             # which entry of `x` to nudge, e.g. `(j, k)`
+    eps:float=None,    # step $\epsilon$; by default `DEFAULT_EPS` for `x`'s dtype ($2\times10^{-3}$ for float64)
     order:int=6,       # 2, 4 or 6: the plain central difference $D_1$ or its Richardson extrapolations
 )->float:
     "Estimate $\\partial f/\\partial x_{index}$ from central differences of `f` around `x`; `x` is restored exactly"
     if order not in _RICHARDSON_WEIGHTS: raise ValueError(f"order must be 2, 4 or 6, got {order!r}")
-    original = x[index].copy()
-    def f_at(step):
-        x[index] = original + step
-        return float(f(x))
-    try:
-        return sum(w * (f_at(s * eps) - f_at(-s * eps)) / (2 * s * eps)
-                   for s, w in enumerate(_RICHARDSON_WEIGHTS[order], start=1))
-    finally: x[index] = original
+    weights = _RICHARDSON_WEIGHTS[order]
+    D = central_differences(f, x, index, eps or DEFAULT_EPS[x.dtype], len(weights))
+    return sum(w * d for w, d in zip(weights, D))
 
-# %% ../nbs/00_single_value.ipynb #e6169fc1
+# %% ../nbs/00_single_value.ipynb #7f11a39d
 def numeric_grad(
     f:Callable,        # scalar function of `x`, called as `f(x)`
     x:np.ndarray,      # float array; every entry is nudged in turn and restored
-    eps:float=2e-3,    # step $\epsilon$ of each central difference
+    eps:float=None,    # step $\epsilon$ of each central difference; by default chosen by `x`'s dtype
     order:int=6,       # order of the central difference (2, 4 or 6)
 )->np.ndarray:
     "The whole gradient $\\partial f/\\partial x$, one `central_difference` per entry, shaped like `x`"
