@@ -1,4 +1,5 @@
 "Shared helpers for the bpnotes test suite"
+import os
 import pathlib
 
 import numpy as np
@@ -6,6 +7,16 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
+
+
+def examples(n):
+    "Hypothesis examples per test: `n`, times BPNOTES_EXAMPLES_SCALE when set (for long flakiness hunts)"
+    return int(n * float(os.environ.get("BPNOTES_EXAMPLES_SCALE", 1)))
+
+
+def modules():
+    "Dotted names of the package's modules, as exported from the notebooks"
+    return sorted(f"bpnotes.{p.stem}" for p in (ROOT / "bpnotes").glob("*.py") if not p.name.startswith("_"))
 
 
 def notebooks():

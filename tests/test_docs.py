@@ -13,9 +13,9 @@ import sys
 import pytest
 
 import docs_check as dc
-from conftest import NBS, ROOT, notebooks
+from conftest import NBS, ROOT, modules, notebooks
 
-MODULES = ["bpnotes.single_value", "bpnotes.loss", "bpnotes.vector", "bpnotes.layers"]
+MODULES = modules()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from bpnotes.layers import MLP
 from bpnotes.single_value import rel_error
-from conftest import random_biases, targets
+from conftest import examples, random_biases, targets
 
 ORACLE_ACTIVATIONS = {
     "sigmoid": lambda z: 0.5 * (anp.tanh(0.5 * z) + 1),
@@ -64,13 +64,13 @@ def make(sizes, activation, loss, B, seed, dtype=np.float64):
     return net, rng.normal(size=(B, sizes[0])), targets(rng, loss, B, sizes[-1])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(problems())
 def test_mlp_matches_autograd_float64(problem):
     assert worst_error(*make(*problem)) <= 1e-10
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(problems())
 def test_mlp_float32_matches_autograd_to_single_precision(problem):
     net, X, y = make(*problem, dtype=np.float32)

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from conftest import NBS, ROOT, notebooks
+from conftest import NBS, ROOT, modules, notebooks
 
-MODULES = ["bpnotes.single_value", "bpnotes.loss", "bpnotes.vector", "bpnotes.layers"]
+MODULES = modules()
 
 
 def nbdev(cmd, cwd):
@@ -74,5 +74,6 @@ def test_every_notebook_has_a_title_and_description():
 def test_readme_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
     assert blocks, "README.md has no python example"
+    namespace = {}  # one namespace, as a reader running the blocks in order would have
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec"), namespace)
