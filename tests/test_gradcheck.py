@@ -49,6 +49,8 @@ def test_every_mlp_gradient_passes(sizes, B, activation, loss, seed, dtype):
     X, y = rng.normal(size=(B, sizes[0])), targets(rng, loss, B, sizes[-1])
     report = check_mlp(net, X, y)
     assert report.ok, report
+    if activation != "relu":
+        assert not any(p.skipped for p in report.params), report   # no kink, no skipping
 
 
 def test_section_gradients_pass(rng):
@@ -150,9 +152,10 @@ def test_near_a_relu_kink_entries_are_skipped_not_failed():
     assert any("kink" in note for note in report.notes)
 
 
-def test_exact_relu_zero_is_reported():
+def test_exact_relu_zero_is_skipped_and_reported():
     net = MLP([2, 3, 1], activation="relu", seed=0)
     report = check_mlp(net, np.zeros((1, 2)), np.ones((1, 1)))     # zero input, zero biases: z = 0 exactly
+    assert report.ok and report.params[1].skipped > 0               # b_1 moves z across the kink at its centre
     assert any("exactly 0" in note for note in report.notes)
 
 
