@@ -11,8 +11,9 @@ import numbers
 
 import numpy as np
 
-from .loss import get_loss, outputs_per_value, sgd_update
-from .single_value import d_output_d_bias, d_output_d_weight, get_activation, pre_activation
+from .loss import _check_labels, get_loss, outputs_per_value, sgd_update
+from .single_value import (as_real_array, d_output_d_bias, d_output_d_weight, get_activation, pre_activation,
+                                  shapes)
 from .vector import bias_grad, dense, output_delta, output_layer_grads, weight_grad
 
 # %% auto #0
@@ -32,6 +33,7 @@ def d_output_d_hidden(
     return get_activation(psi).derivative(pre_activation(h, W_h, b_h, l)) * W_h[r, l]
 
 # %% ../nbs/03_earlier_layers.ipynb #d2dccd2c
+@shapes(delta='B o', W='i o', A='B i')
 def hidden_delta(
     delta,         # $\delta$ of the layer above, shape `(B, fan_out)`
     W,             # weights of the layer above, shape `(fan_in, fan_out)`
@@ -41,6 +43,7 @@ def hidden_delta(
     "One step back: $\\delta_{\\text{below}} = (\\delta W^\\top) \\odot \\varphi'(Z)$, with $\\varphi'$ computed from `A`"
     return (delta @ W.T) * get_activation(phi).grad_from_output(A)
 
+@shapes(X='B m', W_i='m p', b_i='p', W_h='p n', b_h='n')
 def two_layer_grads(
     X,                # inputs, shape `(B, m)`
     W_i, b_i,         # first layer: `(m, p)` and `(p,)`
@@ -58,6 +61,7 @@ def two_layer_grads(
     return weight_grad(X, delta_h), bias_grad(delta_h), weight_grad(H, delta_o), bias_grad(delta_o)
 
 # %% ../nbs/03_earlier_layers.ipynb #1ad25de3
+@shapes(X='B m', W_i='m p', b_i='p', W_h='p n', b_h='n')
 def hidden_layer_grads_per_value(
     X,                # inputs, shape `(B, m)`
     W_i, b_i,         # first layer: `(m, p)` and `(p,)`
@@ -81,6 +85,7 @@ def hidden_layer_grads_per_value(
     return dW, db
 
 # %% ../nbs/03_earlier_layers.ipynb #136750f9
+@shapes(X='B m', W_i='m p', b_i='p', W_h='p n', b_h='n')
 def notes_hidden_layer_grads(
     X,                # inputs, shape `(B, m)`
     W_i, b_i,         # first layer: `(m, p)` and `(p,)`
@@ -131,49 +136,38 @@ def init_params(
 
 # %% ../nbs/03_earlier_layers.ipynb #b2427755
 def _check_X(X, sizes, dtype):
-    "`X` as a finite 2-D array of `dtype` with `sizes[0]` columns, or a `ValueError`/`TypeError` saying what is wrong"
-    X = np.asarray(X)
-    if X.dtype.kind not in 'biuf': raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    "`X` as a finite 2-D array of the network's dtype with `sizes[0]` columns, or an error saying what is wrong"
+    X = as_real_array(X, 'X')
     if X.ndim != 2 or X.shape[1] != sizes[0]:
         hint = " (a single example? use X.reshape(1, -1))" if X.ndim == 1 and len(X) == sizes[0] else ""
         raise ValueError(f"X has shape {X.shape} but the network's first layer expects {sizes[0]} features: "
                          f"X must have shape (B, {sizes[0]}){hint}")
     if len(X) == 0: raise ValueError("X is an empty batch (0 rows); it needs at least one row")
-    X = X.astype(dtype, copy=False)
-    if not np.isfinite(X).all(): raise ValueError("X contains NaN or infinite values")
-    return X
+    return X.astype(dtype, copy=False)
 
 def _check_y(y, B, n, loss, dtype):
     "Targets for `B` rows: `(B, n)` floats of `dtype` for MSE, `(B,)` integer labels in `[0, n)` for cross-entropy"
-    y = np.asarray(y)
-    if loss.name == 'softmax_cross_entropy':
-        if y.dtype.kind not in 'iu' or y.shape != (B,):
-            raise ValueError(f"y must be {B} integer class labels of shape ({B},) for softmax_cross_entropy, "
-                             f"got shape {y.shape} and dtype {y.dtype}")
-        if y.min() < 0 or y.max() >= n:
-            raise ValueError(f"y holds labels from {y.min()} to {y.max()} but the network has {n} classes: "
-                             f"labels must lie in [0, {n})")
-        return y
-    if y.dtype.kind not in 'biuf': raise TypeError(f"y must hold real numbers for mse, got dtype {y.dtype}")
+    if loss.name == 'softmax_cross_entropy': return _check_labels(y, n, B)
+    y = as_real_array(y, 'y')
     if y.shape != (B, n):
         hint = " (use y.reshape(-1, 1))" if n == 1 and y.shape == (B,) else ""
         raise ValueError(f"y has shape {y.shape} but mse needs targets of shape ({B}, {n}), one per output{hint}")
-    y = y.astype(dtype, copy=False)
-    if not np.isfinite(y).all(): raise ValueError("y contains NaN or infinite values")
-    return y
+    return y.astype(dtype, copy=False)
 
 def _check_step(params, grads, lr):
     "Raise before any parameter changes if `lr` or the structure or values of `grads` are unusable"
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if len(grads) != len(params):
-        raise ValueError(f"grads has {len(grads)} layers but the network has {len(params)}")
+    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
+        raise ValueError(f"grads must be a list of {len(params)} (dW, db) pairs, one per layer, like loss_and_grads "
+                         f"returns; got {len(grads) if isinstance(grads, (list, tuple)) else type(grads).__name__}")
     for i, ((W, b), g) in enumerate(zip(params, grads)):
-        if len(g) != 2 or np.shape(g[0]) != W.shape or np.shape(g[1]) != b.shape:
+        if not isinstance(g, (list, tuple)) or len(g) != 2:
+            raise ValueError(f"grads[{i}] must be a pair (dW, db), got {type(g).__name__}")
+        dW, db = (as_real_array(x, f"grads[{i}]") for x in g)   # numbers, and finite
+        if dW.shape != W.shape or db.shape != b.shape:
             raise ValueError(f"grads[{i}] must be (dW, db) with shapes {W.shape} and {b.shape}, "
-                             f"got shapes {tuple(np.shape(x) for x in g)}")
-        if not (np.isfinite(g[0]).all() and np.isfinite(g[1]).all()):
-            raise ValueError(f"grads[{i}] contains NaN or infinite values; no parameter was changed")
+                             f"got shapes {dW.shape} and {db.shape}")
 
 # %% ../nbs/03_earlier_layers.ipynb #8ef49230
 class MLP:

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .single_value import d_output_d_bias, d_output_d_weight, get_activation, output_value
+from .single_value import d_output_d_bias, d_output_d_weight, get_activation, output_value, shapes
 
 # %% auto #0
 __all__ = ['LOSSES', 'mse', 'mse_grad', 'log_softmax', 'softmax', 'one_hot', 'softmax_cross_entropy',
@@ -19,24 +19,36 @@ __all__ = ['LOSSES', 'mse', 'mse_grad', 'log_softmax', 'softmax', 'one_hot', 'so
            'output_layer_grads_per_value', 'sgd_update']
 
 # %% ../nbs/01_loss_derivative.ipynb #d1432e06
+@shapes(o='B n', y='B n')
 def mse(
     o,  # network outputs, shape `(B, n)`
     y,  # targets, same shape
 ):
     "Mean squared error over all $B \\cdot n$ entries: $\\frac{1}{Bn}\\sum (o-y)^2$"
-    o, y = np.asarray(o), np.asarray(y)
-    if o.shape != y.shape: raise ValueError(f"y has shape {y.shape} but the outputs have shape {o.shape}; they must match")
     return np.mean((o - y) ** 2)
 
+@shapes(o='B n', y='B n')
 def mse_grad(
     o,  # network outputs, shape `(B, n)`
     y,  # targets, same shape
 ):
     "$\\partial \\mathcal L/\\partial o = 2(o - y)/(Bn)$ for the mean squared error"
-    o = np.asarray(o)
     return 2 * (o - y) / o.size
 
 # %% ../nbs/01_loss_derivative.ipynb #a9c529e0
+def _check_labels(y, n, B=None):
+    "`y` as integer class labels in `[0, n)`, `B` of them when given; a `TypeError`/`ValueError` saying what is wrong"
+    y = np.asarray(y)
+    if y.dtype.kind not in 'iu':
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.ndim != 1 or (B is not None and len(y) != B):
+        raise ValueError(f"y must have shape ({B if B is not None else 'B'},): one class label per row, got shape {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= n):
+        raise ValueError(f"labels must lie in [0, {n}) for {n} classes, got values from {y.min()} to {y.max()}")
+    return y.astype(np.intp, copy=False)
+
+# %% ../nbs/01_loss_derivative.ipynb #2915cbe7
+@shapes(z='B n')
 def log_softmax(
     z,  # logits, shape `(B, n)`
 ):
@@ -44,6 +56,7 @@ def log_softmax(
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
+@shapes(z='B n')
 def softmax(
     z,  # logits, shape `(B, n)`
 ):
@@ -56,36 +69,28 @@ def one_hot(
     dtype=np.float64,  # dtype of the result
 ):
     "The `(B, n)` matrix with a 1 in column `y[b]` of row `b` and 0 elsewhere"
+    y = _check_labels(y, n)
     out = np.zeros((len(y), n), dtype=dtype)
     out[np.arange(len(y)), y] = 1
     return out
 
-# %% ../nbs/01_loss_derivative.ipynb #2915cbe7
-def _check_labels(z, y):
-    "Integer labels `y`, one per row of `z`, each a valid class index; raises `ValueError`/`TypeError` otherwise"
-    y = np.asarray(y)
-    if not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool) or y.ndim != 1:
-        raise TypeError(f"y must be a 1-D array of integer class labels, got dtype {y.dtype} and shape {y.shape}")
-    if len(y) != len(z): raise ValueError(f"y has {len(y)} labels but there are {len(z)} rows of logits")
-    if len(y) and (y.min() < 0 or y.max() >= z.shape[-1]):
-        raise ValueError(f"labels must lie in [0, {z.shape[-1]}), got values from {y.min()} to {y.max()}")
-    return y.astype(np.intp)
-
 # %% ../nbs/01_loss_derivative.ipynb #e42cc896
+@shapes(z='B n')
 def softmax_cross_entropy(
     z,  # logits, shape `(B, n)`
     y,  # integer class labels in `[0, n)`, shape `(B,)`
 ):
     "Mean over the batch of $-\\log\\operatorname{softmax}(z_b)_{y_b}$"
-    y = _check_labels(z, y)
+    y = _check_labels(y, z.shape[1], len(z))
     return -np.mean(log_softmax(z)[np.arange(len(y)), y])
 
+@shapes(z='B n')
 def softmax_cross_entropy_grad(
     z,  # logits, shape `(B, n)`
     y,  # integer class labels in `[0, n)`, shape `(B,)`
 ):
     "$\\partial \\mathcal L/\\partial z = (\\operatorname{softmax}(z) - \\operatorname{onehot}(y))/B$"
-    y = _check_labels(z, y)
+    y = _check_labels(y, z.shape[1], len(z))
     return (softmax(z) - one_hot(y, z.shape[-1], z.dtype)) / len(y)
 
 # %% ../nbs/01_loss_derivative.ipynb #6dad5b65
@@ -110,6 +115,7 @@ def get_loss(
     except KeyError: raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(map(repr, LOSSES))}") from None
 
 # %% ../nbs/01_loss_derivative.ipynb #a12b0ee1
+@shapes(H='B p', W_h='p n', b_h='n')
 def outputs_per_value(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
@@ -119,6 +125,7 @@ def outputs_per_value(
     "The `(B, n)` outputs, each computed by `output_value`, one value at a time"
     return np.array([[output_value(row, W_h, b_h, l, psi) for l in range(W_h.shape[1])] for row in H])
 
+@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
 def d_loss_d_weight(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
@@ -132,6 +139,7 @@ def d_loss_d_weight(
     return sum(dL_dO[b, l] * d_output_d_weight(H[b], W_h, b_h, l, j, k, psi)
                for b in range(len(H)) for l in range(W_h.shape[1]))
 
+@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
 def d_loss_d_bias(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
@@ -145,6 +153,7 @@ def d_loss_d_bias(
                for b in range(len(H)) for l in range(W_h.shape[1]))
 
 # %% ../nbs/01_loss_derivative.ipynb #4392af01
+@shapes(H='B p', W_h='p n', b_h='n')
 def output_layer_grads_per_value(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
@@ -167,5 +176,8 @@ def sgd_update(
     lr:float,          # learning rate $\alpha$
 )->np.ndarray:
     "The update rule $\\theta \\leftarrow \\theta - \\alpha\\,\\partial\\mathcal L/\\partial\\theta$, in place; returns `theta`"
+    if not isinstance(theta, np.ndarray) or theta.dtype.kind != 'f':
+        raise TypeError(f"theta must be a float numpy array (it is updated in place), got {type(theta).__name__}")
+    if np.shape(grad) != theta.shape: raise ValueError(f"grad has shape {np.shape(grad)} but theta has shape {theta.shape}")
     theta -= lr * grad
     return theta

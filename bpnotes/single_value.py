@@ -7,14 +7,16 @@ Docs: https://bpnotes.github.io/bpnotes/single_value.html.md"""
 # %% ../nbs/00_single_value.ipynb #3b955057
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'DEFAULT_EPS', 'draw_network', 'sigmoid', 'tanh', 'relu', 'identity', 'Activation', 'get_activation',
-           'central_differences', 'central_difference', 'numeric_grad', 'rel_error', 'pre_activation', 'output_value',
-           'd_output_d_weight', 'd_output_d_bias']
+           'f_nudged', 'central_differences', 'central_difference', 'numeric_grad', 'rel_error', 'pre_activation',
+           'output_value', 'd_output_d_weight', 'd_output_d_bias', 'as_real_array', 'shapes']
 
 # %% ../nbs/00_single_value.ipynb #0c0e8513
 def _layer_symbols(n_layers):
@@ -130,27 +132,38 @@ def get_activation(
 _RICHARDSON_WEIGHTS = {2: (1.0,), 4: (4 / 3, -1 / 3), 6: (3 / 2, -3 / 5, 1 / 10)}
 DEFAULT_EPS = {np.dtype(np.float64): 2e-3, np.dtype(np.float32): 3e-2}  # measured on the gradient-checking page
 
+def f_nudged(
+    f:Callable,        # scalar function, called as `f(x)`
+    x:np.ndarray,      # float32 or float64 array; `x[index]` is moved, then put back bit for bit
+    index,             # which entry of `x` to move
+    step:float,        # how far to move it
+)->tuple:
+    "`(f(x + step at index), step actually taken)`: the step after rounding `x[index] + step` to `x`'s dtype"
+    original = x[index].copy()
+    try:
+        x[index] = original + step
+        return float(f(x)), float(x[index]) - float(original)
+    finally: x[index] = original
+
 def central_differences(
     f:Callable,        # scalar function, called as `f(x)` while one entry of `x` is nudged in place
     x:np.ndarray,      # float array holding the value to nudge
     index,             # which entry of `x` to nudge, e.g. `(j, k)`
-    eps:float,         # step $\epsilon$
+    eps:float,         # step $\epsilon$; `None` for `DEFAULT_EPS` of `x`'s dtype
     count:int,         # how many differences: $D_1, \dots, D_{count}$
 )->list:
     "$[D_1, \\dots, D_{count}]$, $D_s$ the central difference with step $s\\epsilon$; `x` is restored exactly"
-    original = x[index].copy()
-    def nudged(step):  # f at x + step, and the step actually taken once x[index] is rounded to x's dtype
-        x[index] = original + step
-        return float(f(x)), float(x[index]) - float(original)
-    try:
-        D = []
-        for s in range(1, count + 1):
-            (f_plus, h_plus), (f_minus, h_minus) = nudged(s * eps), nudged(-s * eps)
-            if h_plus == h_minus:
-                raise ValueError(f"eps={eps:g} is too small for {x.dtype} at {float(original):g}: x ± eps rounds back to x")
-            D.append((f_plus - f_minus) / (h_plus - h_minus))
-        return D
-    finally: x[index] = original
+    if not isinstance(x, np.ndarray) or x.dtype not in DEFAULT_EPS:
+        raise TypeError(f"x must be a float32 or float64 numpy array (it is nudged in place), got {type(x).__name__}"
+                        + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else ""))
+    eps = eps or DEFAULT_EPS[x.dtype]
+    D = []
+    for s in range(1, count + 1):
+        (f_plus, h_plus), (f_minus, h_minus) = f_nudged(f, x, index, s * eps), f_nudged(f, x, index, -s * eps)
+        if h_plus == h_minus:
+            raise ValueError(f"eps={eps:g} is too small for {x.dtype} at {float(x[index]):g}: x ± eps rounds back to x")
+        D.append((f_plus - f_minus) / (h_plus - h_minus))
+    return D
 
 def central_difference(
     f:Callable,        # scalar function, called as `f(x)` while one entry of `x` is nudged in place
@@ -162,7 +175,7 @@ def central_difference(
     "Estimate $\\partial f/\\partial x_{index}$ from central differences of `f` around `x`; `x` is restored exactly"
     if order not in _RICHARDSON_WEIGHTS: raise ValueError(f"order must be 2, 4 or 6, got {order!r}")
     weights = _RICHARDSON_WEIGHTS[order]
-    D = central_differences(f, x, index, eps or DEFAULT_EPS[x.dtype], len(weights))
+    D = central_differences(f, x, index, eps, len(weights))
     return sum(w * d for w, d in zip(weights, D))
 
 # %% ../nbs/00_single_value.ipynb #7f11a39d
@@ -233,3 +246,42 @@ def d_output_d_bias(
     "$\\partial o_l / \\partial (b_h)_k$: $\\psi'(z_k)$ when $l = k$, else $0$"
     if l != k: return 0.0
     return get_activation(psi).derivative(pre_activation(h, W_h, b_h, k))
+
+# %% ../nbs/00_single_value.ipynb #d4aa7237
+def as_real_array(
+    x,          # an array or array-like of real numbers
+    name:str,   # the argument's name, for the error message
+)->np.ndarray:
+    "`x` as a finite float32/float64 array (integers and booleans become float64), or a `TypeError`/`ValueError` naming `name`"
+    try: arr = np.asarray(x)
+    except ValueError: raise ValueError(f"{name} must be a rectangular array of numbers, got {type(x).__name__} with ragged rows") from None
+    if arr.dtype.kind in 'biu': arr = arr.astype(np.float64)
+    if arr.dtype == np.float16: raise TypeError(f"{name} is float16, which has too few digits for gradients; use float32 or float64")
+    if arr.dtype.kind != 'f': raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if not np.isfinite(arr).all(): raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+def _fit_dims(fname, name, x, letters, sizes):
+    "Check `x.shape` against `letters`, recording each letter's size in `sizes` (letter -> (size, argument))"
+    if x.ndim != len(letters):
+        raise ValueError(f"{fname}: {name} must be {len(letters)}-D with shape ({', '.join(letters)}), got shape {x.shape}")
+    for letter, size in zip(letters, x.shape):
+        known, owner = sizes.setdefault(letter, (size, name))
+        if known != size:
+            raise ValueError(f"{fname}: {name} has shape {x.shape} but {owner} has {letter} = {known}: "
+                             f"dimension {letter} of {name} must be {known}")
+
+def shapes(**declared):
+    "Decorator: convert the named array arguments with `as_real_array` and check them against `'B p'`-style shapes"
+    def decorate(f):
+        signature = inspect.signature(f)
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            sizes = {}
+            for name, spec in declared.items():
+                x = bound.arguments[name] = as_real_array(bound.arguments[name], name)
+                _fit_dims(f.__name__, name, x, spec.split(), sizes)
+            return f(*bound.args, **bound.kwargs)
+        return checked
+    return decorate

@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from .loss import get_loss
-from .single_value import get_activation
+from .single_value import get_activation, shapes
 
 # %% auto #0
 __all__ = ['dense', 'output_delta', 'weight_grad', 'bias_grad', 'output_layer_grads', 'output_jacobian',
            'notes_output_layer_grads']
 
 # %% ../nbs/02_vector_case.ipynb #12ca46e8
+@shapes(A='B i', W='i o', b='o')
 def dense(
     A,  # layer input, shape `(B, fan_in)`
     W,  # weights, shape `(fan_in, fan_out)`
@@ -25,6 +26,7 @@ def dense(
     "The pre-activation of a dense layer for a whole batch, $Z = A W + b$"
     return A @ W + b
 
+@shapes(dL_dO='B n', O='B n')
 def output_delta(
     dL_dO,           # $\partial\mathcal L/\partial O$, shape `(B, n)`
     O,               # the outputs $O = \psi(Z)$ from the forward pass, shape `(B, n)`
@@ -33,6 +35,7 @@ def output_delta(
     "$\\delta_o = \\partial\\mathcal L/\\partial O \\odot \\psi'(Z)$, with $\\psi'$ computed from the saved outputs"
     return dL_dO * get_activation(psi).grad_from_output(O)
 
+@shapes(A='B i', delta='B o')
 def weight_grad(
     A,      # the layer's input, shape `(B, fan_in)`
     delta,  # $\delta = \partial\mathcal L/\partial Z$ of the layer, shape `(B, fan_out)`
@@ -40,6 +43,7 @@ def weight_grad(
     "$\\partial\\mathcal L/\\partial W = A^\\top\\delta$, shape `(fan_in, fan_out)`"
     return A.T @ delta
 
+@shapes(delta='B o')
 def bias_grad(
     delta,  # $\delta = \partial\mathcal L/\partial Z$ of the layer, shape `(B, fan_out)`
 ):
@@ -47,6 +51,7 @@ def bias_grad(
     return delta.sum(axis=0)
 
 # %% ../nbs/02_vector_case.ipynb #9345cfda
+@shapes(H='B p', W_h='p n', b_h='n')
 def output_layer_grads(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
@@ -61,6 +66,7 @@ def output_layer_grads(
     return weight_grad(H, delta_o), bias_grad(delta_o)
 
 # %% ../nbs/02_vector_case.ipynb #211a6b32
+@shapes(h='p', W_h='p n', b_h='n')
 def output_jacobian(
     h,                # one row of hidden activations, shape `(p,)`
     W_h,              # output weights, shape `(p, n)`
@@ -69,13 +75,14 @@ def output_jacobian(
 ):
     "The `(n, p, n)` array $J_{ljk} = \\partial o_l/\\partial (W_h)_{jk} = [l = k]\\,\\psi'(z_k)\\,h_j$ for one row"
     psi = get_activation(psi)
-    d = psi.grad_from_output(psi(dense(h, W_h, b_h)))
+    d = psi.grad_from_output(psi(dense(h[None], W_h, b_h)[0]))   # the one row as a batch of one
     n = len(b_h)
     J = np.zeros((n, len(h), n), dtype=np.result_type(h, W_h))
     J[np.arange(n), :, np.arange(n)] = d[:, None] * h
     return J
 
 # %% ../nbs/02_vector_case.ipynb #bfd70026
+@shapes(H='B p', W_h='p n', b_h='n')
 def notes_output_layer_grads(
     H,                # hidden activations, shape `(B, p)`
     W_h,              # output weights, shape `(p, n)`
