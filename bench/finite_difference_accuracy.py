@@ -13,35 +13,21 @@ import itertools
 
 import numpy as np
 
-from bpnotes.layers import two_layer_grads
+from bpnotes.layers import two_layer_grads, two_layer_loss, two_layer_problem
 from bpnotes.loss import LOSSES
 from bpnotes.single_value import ACTIVATIONS, numeric_grad, rel_error
-from bpnotes.vector import dense
 
 m, p, n = 3, 5, 2
 SETTINGS = [(2, 1e-5), (4, 1e-4), (4, 1e-3), (6, 1e-3), (6, 2e-3), (6, 5e-3)]
-
-
-def problem(rng, B, loss, phi, margin=0.05):
-    while True:
-        X = rng.normal(size=(B, m))
-        W_i, b_i = rng.normal(size=(m, p)) / np.sqrt(m), rng.normal(size=p) / 2
-        W_h, b_h = rng.normal(size=(p, n)) / np.sqrt(p), rng.normal(size=n) / 2
-        Z_h = dense(X, W_i, b_i)
-        if min(np.abs(Z_h).min(), np.abs(dense(ACTIVATIONS[phi](Z_h), W_h, b_h)).min()) > margin:
-            Y = rng.normal(size=(B, n)) if loss == "mse" else rng.integers(0, n, size=B)
-            return [X, W_i, b_i, W_h, b_h], Y
 
 
 def main(trials):
     rng = np.random.default_rng(0)
     errors = {s: [] for s in SETTINGS}
     for _, loss, phi, psi, B in itertools.product(range(trials), LOSSES, ACTIVATIONS, ACTIVATIONS, (1, 7)):
-        args, Y = problem(rng, B, loss, phi)
+        args, Y = two_layer_problem(B, m, p, n, loss, phi, margin=0.05, seed=rng)
         exact = np.concatenate([g.ravel() for g in two_layer_grads(*args, Y, phi, psi, loss)])
-        def f(_):
-            H = ACTIVATIONS[phi](dense(*args[:3]))
-            return LOSSES[loss].fn(ACTIVATIONS[psi](dense(H, *args[3:])), Y)
+        f = lambda _: two_layer_loss(*args, Y, phi, psi, loss)
         for order, eps in SETTINGS:
             numeric = np.concatenate([numeric_grad(f, a, eps, order).ravel() for a in args[1:]])
             errors[order, eps].append(rel_error(exact, numeric))

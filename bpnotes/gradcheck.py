@@ -205,9 +205,9 @@ def check_grads(
         report.notes.append(f"unchecked: {', '.join(unchecked)}: every entry tried sits within ±4 eps of a kink; "
                             f"check again at another input")
     if any(r.skipped for r in rows):
-        report.notes.append(f"skipped: {sum(r.skipped for r in rows)} entries where the finite differences with steps "
-                            f"eps to 4 eps do not follow a smooth pattern, so f has a kink within ±4 eps (a ReLU "
-                            f"pre-activation near 0?) and no finite difference is a derivative there")
+        report.notes.append(f"skipped: {sum(r.skipped for r in rows)} entries where f, at steps of eps to 4 eps, does not "
+                            f"behave like a smooth function (a kink within ±4 eps, such as a ReLU pre-activation near 0, "
+                            f"or curvature too strong for this eps), so no finite difference there can be trusted")
     return report
 
 # %% ../nbs/04_gradcheck.ipynb #511c9d3d

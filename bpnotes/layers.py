@@ -17,8 +17,8 @@ from .single_value import (as_real_array, d_output_d_bias, d_output_d_weight, ge
 from .vector import bias_grad, dense, output_delta, output_layer_grads, weight_grad
 
 # %% auto #0
-__all__ = ['d_output_d_hidden', 'hidden_delta', 'two_layer_grads', 'hidden_layer_grads_per_value', 'notes_hidden_layer_grads',
-           'init_params', 'MLP']
+__all__ = ['d_output_d_hidden', 'hidden_delta', 'two_layer_grads', 'hidden_layer_grads_per_value', 'two_layer_loss',
+           'two_layer_problem', 'notes_hidden_layer_grads', 'init_params', 'MLP']
 
 # %% ../nbs/03_earlier_layers.ipynb #6c938ef4
 def d_output_d_hidden(
@@ -83,6 +83,37 @@ def hidden_layer_grads_per_value(
                    for a in range(m)])
     db = np.array([routes(lambda b, r: d_output_d_bias(X[b], W_i, b_i, r, j, phi)) for j in range(p)])
     return dW, db
+
+# %% ../nbs/03_earlier_layers.ipynb #9584d0b0
+def two_layer_loss(
+    X, W_i, b_i, W_h, b_h,   # inputs and parameters, as for `two_layer_grads`
+    Y,                        # targets
+    phi='tanh',               # hidden activation $\varphi$
+    psi='identity',           # output activation $\psi$
+    loss='mse',               # a name in `LOSSES` or a `Loss`
+)->float:
+    "The loss of the two-layer network, $\\mathcal L(\\psi(\\varphi(XW_i + b_i)W_h + b_h), Y)$"
+    H = get_activation(phi)(dense(X, W_i, b_i))
+    return get_loss(loss).fn(get_activation(psi)(dense(H, W_h, b_h)), Y)
+
+def two_layer_problem(
+    B=7, m=3, p=5, n=2,   # batch size and layer widths
+    loss='mse',           # targets: `(B, n)` floats for `'mse'`, `(B,)` labels for `'softmax_cross_entropy'`
+    phi='tanh',           # hidden activation, to know where the output pre-activations fall
+    margin=0.0,           # redraw until every pre-activation is at least this far from ReLU's kink at 0
+    seed=None,            # an int seed or a numpy `Generator`
+):
+    "Random `([X, W_i, b_i, W_h, b_h], Y)` at initialisation scale: $W \\sim \\mathcal N(0, 1/\\text{fan\\_in})$, $b \\sim \\mathcal N(0, 1/4)$"
+    rng = np.random.default_rng(seed)
+    for _ in range(10_000):
+        X = rng.normal(size=(B, m))
+        W_i, b_i = rng.normal(size=(m, p)) / np.sqrt(m), rng.normal(size=p) / 2
+        W_h, b_h = rng.normal(size=(p, n)) / np.sqrt(p), rng.normal(size=n) / 2
+        Z_h = dense(X, W_i, b_i)
+        if min(np.abs(Z_h).min(), np.abs(dense(get_activation(phi)(Z_h), W_h, b_h)).min()) >= margin:
+            Y = rng.integers(0, n, size=B) if get_loss(loss).name == 'softmax_cross_entropy' else rng.normal(size=(B, n))
+            return [X, W_i, b_i, W_h, b_h], Y
+    raise ValueError(f"no problem of these shapes keeps every pre-activation {margin} away from 0; use a smaller margin")
 
 # %% ../nbs/03_earlier_layers.ipynb #136750f9
 @shapes(X='B m', W_i='m p', b_i='p', W_h='p n', b_h='n')

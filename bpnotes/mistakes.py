@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .gradcheck import GradCheckReport, check_grads
-from .layers import notes_hidden_layer_grads
+from .layers import notes_hidden_layer_grads, two_layer_problem
 from .loss import one_hot, softmax
 from .vector import notes_output_layer_grads
 
@@ -57,13 +57,12 @@ def random_problem(
     seed=0,            # random seed
 ):
     "`(X, Y, params)` for a problem of that kind, at initialisation-like scales"
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(B, m))
     if kind == 'tied':
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(B, m))
         return X, X, dict(W=rng.normal(size=(m, p)) / np.sqrt(m), b=rng.normal(size=p) / 2, c=rng.normal(size=m) / 2)
-    Y = rng.integers(0, n, size=B) if kind == 'classifier' else rng.normal(size=(B, n))
-    return X, Y, dict(W_i=rng.normal(size=(m, p)) / np.sqrt(m), b_i=rng.normal(size=p) / 2,
-                      W_h=rng.normal(size=(p, n)) / np.sqrt(p), b_h=rng.normal(size=n) / 2)
+    (X, *params), Y = two_layer_problem(B, m, p, n, 'softmax_cross_entropy' if kind == 'classifier' else 'mse', seed=seed)
+    return X, Y, dict(zip(['W_i', 'b_i', 'W_h', 'b_h'], params))
 
 def check_mistake(
     mistake:Mistake,   # the mistake to check

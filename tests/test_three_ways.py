@@ -5,30 +5,13 @@ non-square shapes (m=3, p=5, n=2), batch sizes 1 and 7, every hidden and output 
 import numpy as np
 import pytest
 
-from bpnotes.layers import MLP, hidden_layer_grads_per_value, two_layer_grads
+from bpnotes.layers import MLP, hidden_layer_grads_per_value, two_layer_grads, two_layer_loss, two_layer_problem
 from bpnotes.loss import LOSSES, output_layer_grads_per_value
 from bpnotes.single_value import ACTIVATIONS, numeric_grad, rel_error
 from bpnotes.vector import dense, output_layer_grads
 from conftest import targets
 
 m, p, n = 3, 5, 2
-
-
-def draw_problem(rng, B, loss, phi, margin=0.05):
-    "Weights at initialisation scale; redrawn until no pre-activation is within `margin` of ReLU's kink"
-    while True:
-        X = rng.normal(size=(B, m))
-        W_i, b_i = rng.normal(size=(m, p)) / np.sqrt(m), rng.normal(size=p) / 2
-        W_h, b_h = rng.normal(size=(p, n)) / np.sqrt(p), rng.normal(size=n) / 2
-        Z_h = dense(X, W_i, b_i)
-        Z_o = dense(ACTIVATIONS[phi](Z_h), W_h, b_h)
-        if min(np.abs(Z_h).min(), np.abs(Z_o).min()) > margin:
-            return [X, W_i, b_i, W_h, b_h], targets(rng, loss, B, n)
-
-
-def loss_of(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss):
-    H = ACTIVATIONS[phi](dense(X, W_i, b_i))
-    return LOSSES[loss].fn(ACTIVATIONS[psi](dense(H, W_h, b_h)), Y)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -38,12 +21,12 @@ def loss_of(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss):
 @pytest.mark.parametrize("phi", list(ACTIVATIONS))
 def test_three_ways_agree(phi, psi, loss, B, seed):
     rng = np.random.default_rng([seed, B, len(phi), len(psi), len(loss)])
-    args, Y = draw_problem(rng, B, loss, phi)
+    args, Y = two_layer_problem(B, m, p, n, loss, phi, margin=0.05, seed=rng)   # ReLU's kink out of reach
     vectorised = two_layer_grads(*args, Y, phi, psi, loss)
     H = ACTIVATIONS[phi](dense(*args[:3]))
     per_value = (*hidden_layer_grads_per_value(*args, Y, phi, psi, loss),
                  *output_layer_grads_per_value(H, *args[3:], Y, psi, loss))
-    finite = [numeric_grad(lambda _: loss_of(*args, Y, phi, psi, loss), args[i]) for i in range(1, 5)]
+    finite = [numeric_grad(lambda _: two_layer_loss(*args, Y, phi, psi, loss), args[i]) for i in range(1, 5)]
     for v, l, f in zip(vectorised, per_value, finite):
         assert v.shape == l.shape == f.shape
     # the gradient is one vector over all parameters; relative errors are measured against its scale
@@ -67,7 +50,7 @@ def test_mlp_is_the_derivation(phi, loss):
     expected = two_layer_grads(X, W_i, b_i, W_h, b_h, Y, phi, "identity", loss)
     got = [g for layer in grads for g in layer]
     assert max(rel_error(a, b) for a, b in zip(got, expected)) <= 1e-14
-    assert loss_value == pytest.approx(loss_of(X, W_i, b_i, W_h, b_h, Y, phi, "identity", loss), rel=1e-14)
+    assert loss_value == pytest.approx(two_layer_loss(X, W_i, b_i, W_h, b_h, Y, phi, "identity", loss), rel=1e-14)
 
 
 def test_output_layer_vectorised_matches_per_value_batch_of_one():
