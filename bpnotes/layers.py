@@ -200,7 +200,22 @@ def _check_step(params, grads, lr):
             raise ValueError(f"grads[{i}] must be (dW, db) with shapes {W.shape} and {b.shape}, "
                              f"got shapes {dW.shape} and {db.shape}")
 
-# %% ../nbs/03_earlier_layers.ipynb #8ef49230
+# %% ../nbs/03_earlier_layers.ipynb #c0ab4651
+def _unchecked(f):
+    "The arithmetic of a `@shapes` function without its checks: `MLP` checks its inputs once, at the door"
+    return getattr(f, '__wrapped__', f)
+
+_dense, _weight_grad, _bias_grad, _hidden_delta = map(_unchecked, (dense, weight_grad, bias_grad, hidden_delta))
+
+def _require_finite(where, *values):
+    "Return the single value, or raise `FloatingPointError` if any of `values` is not finite"
+    if not all(np.isfinite(v).all() for v in values):
+        raise FloatingPointError(f"{where}: the computation overflowed to inf or NaN, so the parameters have grown too "
+                                 f"large for {'the inputs' if where == 'forward' else 'this batch'}; this usually means "
+                                 f"the learning rate is too high")
+    return values[0]
+
+# %% ../nbs/03_earlier_layers.ipynb #66decba4
 class MLP:
     "A dense network `sizes[0] → … → sizes[-1]`, trained with the backpropagation derived in sections 1 to 4"
     def __init__(
@@ -223,7 +238,7 @@ class MLP:
         "The list $[A_0 = X, A_1, \\dots, A_L]$ of every layer's output; the last layer has no activation"
         A = [X]
         for i, (W, b) in enumerate(self.params):
-            Z = dense(A[-1], W, b)
+            Z = _dense(A[-1], W, b)
             A.append(Z if i == len(self.params) - 1 else self.activation(Z))
         return A
 
@@ -232,7 +247,10 @@ class MLP:
         X,   # inputs, shape `(B, sizes[0])`; converted to the network's dtype
     ):
         "The network's outputs, shape `(B, sizes[-1])`: predictions for `'mse'`, logits for `'softmax_cross_entropy'`"
-        return self._activations(_check_X(X, self.sizes, self.dtype))[-1]
+        X = _check_X(X, self.sizes, self.dtype)
+        with np.errstate(over='ignore', invalid='ignore'):   # overflow is reported once, in words, below
+            out = self._activations(X)[-1]
+        return _require_finite('forward', out)
 
     def loss_and_grads(
         self,
@@ -242,13 +260,16 @@ class MLP:
         "The loss (a Python float) and its gradients, a list of `(dW, db)` mirroring `params`"
         X = _check_X(X, self.sizes, self.dtype)
         y = _check_y(y, len(X), self.sizes[-1], self.loss, self.dtype)
-        A = self._activations(X)
-        delta = self.loss.grad(A[-1], y)  # δ_L = ∂L/∂O, since the output layer has no activation
-        grads = []
-        for i in reversed(range(len(self.params))):
-            grads.append((weight_grad(A[i], delta), bias_grad(delta)))
-            if i: delta = hidden_delta(delta, self.params[i][0], A[i], self.activation)
-        return float(self.loss.fn(A[-1], y)), grads[::-1]
+        with np.errstate(over='ignore', invalid='ignore'):
+            A = self._activations(X)
+            delta = _unchecked(self.loss.grad)(A[-1], y)   # δ_L = ∂L/∂O: the output layer has no activation
+            grads = []
+            for i in reversed(range(len(self.params))):
+                grads.append((_weight_grad(A[i], delta), _bias_grad(delta)))
+                if i: delta = _hidden_delta(delta, self.params[i][0], A[i], self.activation)
+            loss = float(_unchecked(self.loss.fn)(A[-1], y))
+        _require_finite('loss_and_grads', loss, *(g for layer in grads for g in layer))
+        return loss, grads[::-1]
 
     def step(
         self,

@@ -137,11 +137,26 @@ def unchanged(net, before):
 @settings(max_examples=examples(300), deadline=None)
 @given(loss=st.sampled_from(["mse", "softmax_cross_entropy"]), X=garbage, y=garbage, grads=garbage, lr=garbage)
 def test_malformed_input_gets_a_clean_exception_and_changes_nothing(loss, X, y, grads, lr):
+    "Never an IndexError, AttributeError or numpy warning from inside; never a changed parameter"
     net = MLP([3, 4, 2], loss=loss, seed=0)
     before = snapshot(net)
     for call in (lambda: net.forward(X), lambda: net.loss_and_grads(X, y), lambda: net.step(grads, lr)):
         try:
             call()
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, FloatingPointError):   # the last: inputs so large the arithmetic overflows
             pass
         assert unchanged(net, before)
+
+
+def test_overflow_is_reported_in_words_not_warnings(rng):
+    "Diverged parameters: one FloatingPointError that says what happened, no numpy warnings, nothing changed"
+    net = MLP([3, 4, 2], activation="relu", seed=0)
+    for W, b in net.params:
+        W *= 1e200
+    before = snapshot(net)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    with pytest.raises(FloatingPointError, match="learning rate is too high"):
+        net.loss_and_grads(X, y)
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        net.forward(X)
+    assert unchanged(net, before)
