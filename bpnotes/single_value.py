@@ -58,10 +58,12 @@ def draw_network(
             for k, y1 in enumerate(ys[layer + 1]):
                 colour, lw, z = _edge_style((layer, j, k), edge_colors, edge_values, norm, plt.get_cmap(cmap))
                 ax.plot([x0 + r, x1 - r], [y0, y1], color=colour, lw=lw, zorder=z)
-                if (layer, j, k) in edge_labels:
-                    ax.text(x0 + 0.62 * dx, y0 + 0.62 * (y1 - y0) + 0.15, edge_labels[layer, j, k], ha='center',
-                            va='bottom', fontsize=11, color=colour, zorder=4,
-                            bbox=dict(fc='white', ec='none', pad=0.5, alpha=0.85))
+                if (layer, j, k) in edge_labels:   # many labels are spread along their edges so they don't collide
+                    n_in, n_out = len(ys[layer]), len(ys[layer + 1])
+                    t = 0.7 if len(edge_labels) < 4 else 0.15 + 0.7 * (j * n_out + k + 0.5) / (n_in * n_out)
+                    ax.text(x0 + r + t * (dx - 2 * r), y0 + t * (y1 - y0), edge_labels[layer, j, k], ha='center',
+                            va='center', fontsize=11 if len(edge_labels) < 4 else 8, color=colour, zorder=4,
+                            bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
         for y1 in ys[layer + 1]:  # the bias reaches every unit of the next layer from a constant-1 node
             ax.plot([x0 + 0.2, x1 - r], [bottom, y1], color='#d6dbe0', lw=0.7, ls='--', zorder=0)
         ax.add_patch(Rectangle((x0 - 0.2, bottom - 0.2), 0.4, 0.4, fc='#f4f4f4', ec='#555', zorder=2))

@@ -51,7 +51,7 @@ def test_every_mlp_gradient_passes(sizes, B, activation, loss, seed, dtype):
     assert report.ok, report
     if activation != "relu":   # no kink: nothing skipped in float64, and little in float32 (large step, sharp bends)
         skipped, total = sum(p.skipped for p in report.params), sum(p.skipped + p.checked for p in report.params)
-        assert skipped == 0 if dtype == np.float64 else skipped <= 0.1 * total, report
+        assert skipped == 0 if dtype == np.float64 else skipped <= max(1, 0.1 * total), report
 
 
 def test_section_gradients_pass(rng):
