@@ -268,5 +268,8 @@ def main(
     except UsageError as e:
         sys.stderr.write(f"{parser.prog}: error: {e}\n")
         return 2
+    except ImportError as e:   # an optional dependency (scikit-learn, for the digits) is missing
+        sys.stderr.write(f"{parser.prog}: error: {e}\n")
+        return 1
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 2
