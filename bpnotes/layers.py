@@ -7,13 +7,14 @@ Docs: https://bpnotes.github.io/bpnotes/earlier_layers.html.md"""
 # %% ../nbs/03_earlier_layers.ipynb #99cfd7b7
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from .loss import _check_labels, get_loss, outputs_per_value, sgd_update
-from .single_value import (as_real_array, d_output_d_bias, d_output_d_weight, get_activation, pre_activation,
-                                  shapes)
+from .loss import _check_labels, get_loss, outputs_per_value
+from .single_value import (all_finite, as_real_array, d_output_d_bias, d_output_d_weight, get_activation,
+                                  pre_activation, shapes)
 from .vector import bias_grad, dense, output_delta, output_layer_grads, weight_grad
 
 # %% auto #0
@@ -187,8 +188,7 @@ def _check_y(y, B, n, loss, dtype):
 
 def _check_step(params, grads, lr):
     "Raise before any parameter changes if `lr` or the structure or values of `grads` are unusable"
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    _check_lr(lr)
     if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
         raise ValueError(f"grads must be a list of {len(params)} (dW, db) pairs, one per layer, like loss_and_grads "
                          f"returns; got {len(grads) if isinstance(grads, (list, tuple)) else type(grads).__name__}")
@@ -200,24 +200,87 @@ def _check_step(params, grads, lr):
             raise ValueError(f"grads[{i}] must be (dW, db) with shapes {W.shape} and {b.shape}, "
                              f"got shapes {dW.shape} and {db.shape}")
 
+def _check_lr(lr):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+
+def _check_step_fast(flat, lr):
+    "For the network's own gradient vector: `lr`, and no inf or NaN anywhere"
+    _check_lr(lr)
+    if not all_finite(flat): raise ValueError("grads contain NaN or infinite values; no parameter was changed")
+
 # %% ../nbs/03_earlier_layers.ipynb #c0ab4651
 def _unchecked(f):
     "The arithmetic of a `@shapes` function without its checks: `MLP` checks its inputs once, at the door"
     return getattr(f, '__wrapped__', f)
 
-_dense, _weight_grad, _bias_grad, _hidden_delta = map(_unchecked, (dense, weight_grad, bias_grad, hidden_delta))
+_dense = _unchecked(dense)
 
 def _require_finite(where, *values):
-    "Return the single value, or raise `FloatingPointError` if any of `values` is not finite"
-    if not all(np.isfinite(v).all() for v in values):
+    "Return the first value, or raise `FloatingPointError` if any of `values` holds inf or NaN (one cheap sum each)"
+    with np.errstate(over='ignore', invalid='ignore'):    # inf - inf in the sum is the point, not a warning
+        finite = all(np.isfinite(np.sum(v)) for v in values)
+    if not finite:
         raise FloatingPointError(f"{where}: the computation overflowed to inf or NaN, so the parameters have grown too "
                                  f"large for {'the inputs' if where == 'forward' else 'this batch'}; this usually means "
                                  f"the learning rate is too high")
     return values[0]
 
 # %% ../nbs/03_earlier_layers.ipynb #66decba4
+# in-place forms of the activations, writing straight into MLP's activation buffers; others are copied in
+_ACTIVATE = {'tanh': lambda Z: np.tanh(Z, out=Z), 'relu': lambda Z: np.maximum(Z, 0, out=Z), 'identity': lambda Z: Z}
+
+def _times_derivative(D, A, activation):
+    "`D *= φ'(Z)` in place, with φ' computed from the activation's output `A` (the identity's is 1: nothing to do)"
+    if activation.name != 'identity': D *= activation.grad_from_output(A)
+
+def _loss_and_delta(loss, O, y, D):
+    "The loss, with $\\partial\\mathcal L/\\partial O$ written into `D`: fused for the two built-in losses"
+    if loss.name == 'mse':
+        np.subtract(O, y, out=D)
+        flat = D.reshape(-1)
+        value = np.dot(flat, flat) / D.size
+        D *= 2 / D.size
+        return value
+    if loss.name == 'softmax_cross_entropy':          # log-sum-exp: every exponent <= 0
+        rows = np.arange(len(y))
+        top = O.max(axis=1, keepdims=True)
+        np.subtract(O, top, out=D)
+        chosen = D[rows, y]
+        np.exp(D, out=D)
+        total = D.sum(axis=1, keepdims=True)
+        value = np.mean(np.log(total[:, 0]) - chosen)
+        D /= total
+        D[rows, y] -= 1
+        D /= len(y)
+        return value
+    D[...] = _unchecked(loss.grad)(O, y)
+    return _unchecked(loss.fn)(O, y)
+
+class _Params(list):
+    "The list of `(W, b)` views into an `MLP`'s parameters; replace it whole (`net.params = ...`), not item by item"
+    def __setitem__(self, *_):
+        raise TypeError("assign the whole list (net.params = [(W, b), ...]) or change the arrays in place (W[...] = ...)")
+
+def _layer_views(flat, sizes):
+    "One `(fan_in + 1, fan_out)` view per layer into the single vector `flat`: θ = (W; b) for every layer, end to end"
+    views, start = [], 0
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        views.append(flat[start:start + (fan_in + 1) * fan_out].reshape(fan_in + 1, fan_out))
+        start += (fan_in + 1) * fan_out
+    return views
+
+class _Grads(list):
+    "Gradients as a list of `(dW, db)` pairs: views into `stacked`, one `(fan_in + 1, fan_out)` array per layer, all in `flat`"
+    def __init__(self, flat, sizes):
+        self.flat, self.stacked = flat, _layer_views(flat, sizes)
+        super().__init__((g[:-1], g[-1]) for g in self.stacked)
+
+# %% ../nbs/03_earlier_layers.ipynb #fcf67615
 class MLP:
     "A dense network `sizes[0] → … → sizes[-1]`, trained with the backpropagation derived in sections 1 to 4"
+    _CHUNK_BYTES = 1 << 18      # step's scratch: 256 KiB, cache-sized (see the performance page)
+
     def __init__(
         self,
         sizes,                 # layer widths, input first, e.g. `[3, 5, 2]` for $m = 3$, $p = 5$, $n = 2$
@@ -228,7 +291,23 @@ class MLP:
     ):
         self.sizes, self.dtype = _check_sizes(sizes), _check_dtype(dtype)
         self.activation, self.loss = get_activation(activation), get_loss(loss)
+        self._flat = np.empty(sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(self.sizes, self.sizes[1:])), self.dtype)
+        self._theta = _layer_views(self._flat, self.sizes)        # every parameter lives in one vector
         self.params = init_params(self.sizes, self.activation, seed, self.dtype)
+        self._buffers, self._scratch = {}, np.empty(self._CHUNK_BYTES // self.dtype.itemsize, self.dtype)
+
+    @property
+    def params(self):
+        "The parameters: a list with one `(W, b)` per layer, `W` of shape `(fan_in, fan_out)`, `b` of shape `(fan_out,)`"
+        return _Params((theta[:-1], theta[-1]) for theta in self._theta)
+
+    @params.setter
+    def params(self, new):
+        pairs = [(np.asarray(W), np.asarray(b)) for W, b in new]
+        if [(W.shape, b.shape) for W, b in pairs] != [(t[:-1].shape, t[-1].shape) for t in self._theta]:
+            raise ValueError(f"params must be {len(self._theta)} (W, b) pairs of shapes "
+                             f"{[(t[:-1].shape, t[-1].shape) for t in self._theta]}")
+        for theta, (W, b) in zip(self._theta, pairs): theta[:-1], theta[-1] = W, b
 
     def __repr__(self):
         return (f"MLP({self.sizes}, activation={self.activation.name!r}, loss={self.loss.name!r}, "
@@ -252,24 +331,46 @@ class MLP:
             out = self._activations(X)[-1]
         return _require_finite('forward', out)
 
+    def _workspace(self, B):
+        "Per batch size: activations with a trailing column of ones (`A[0]` is the input itself) and deltas"
+        if B not in self._buffers:
+            if len(self._buffers) >= 4: self._buffers.clear()
+            A = [None] + [np.ones((B, w + 1), self.dtype) for w in self.sizes[1:-1]] + [np.empty((B, self.sizes[-1]), self.dtype)]
+            D = [np.empty((B, w), self.dtype) for w in self.sizes[1:]]
+            self._buffers[B] = A, D
+        return self._buffers[B]
+
     def loss_and_grads(
         self,
-        X,   # inputs, shape `(B, sizes[0])`
-        y,   # targets: `(B, sizes[-1])` floats for `'mse'`, `(B,)` integer labels for `'softmax_cross_entropy'`
+        X,          # inputs, shape `(B, sizes[0])`
+        y,          # targets: `(B, sizes[-1])` floats for `'mse'`, `(B,)` integer labels for `'softmax_cross_entropy'`
+        out=None,   # gradients returned by an earlier call, to be overwritten instead of allocating new ones
     ):
         "The loss (a Python float) and its gradients, a list of `(dW, db)` mirroring `params`"
         X = _check_X(X, self.sizes, self.dtype)
         y = _check_y(y, len(X), self.sizes[-1], self.loss, self.dtype)
-        with np.errstate(over='ignore', invalid='ignore'):
-            A = self._activations(X)
-            delta = _unchecked(self.loss.grad)(A[-1], y)   # δ_L = ∂L/∂O: the output layer has no activation
-            grads = []
-            for i in reversed(range(len(self.params))):
-                grads.append((_weight_grad(A[i], delta), _bias_grad(delta)))
-                if i: delta = _hidden_delta(delta, self.params[i][0], A[i], self.activation)
-            loss = float(_unchecked(self.loss.fn)(A[-1], y))
-        _require_finite('loss_and_grads', loss, *(g for layer in grads for g in layer))
-        return loss, grads[::-1]
+        if out is None: grads = _Grads(np.empty_like(self._flat), self.sizes)
+        elif isinstance(out, _Grads) and out.flat.shape == self._flat.shape and out.flat.dtype == self.dtype: grads = out
+        else: raise ValueError("out must be the gradients returned by an earlier loss_and_grads of a network of these sizes")
+        G = grads.stacked
+        A, D = self._workspace(len(X))
+        L = len(self._theta)
+        with np.errstate(over='ignore', invalid='ignore'):   # overflow is reported once, in words, at the end
+            for l, theta in enumerate(self._theta):          # forward: A_l = φ([A_{l-1}, 1] θ_l)
+                Z = A[l + 1][:, :-1] if l < L - 1 else A[l + 1]
+                if l: np.matmul(A[l], theta, out=Z)
+                else: np.matmul(X, theta[:-1], out=Z); Z += theta[-1]     # the input has no column of ones
+                if l < L - 1: _ACTIVATE.get(self.activation.name, lambda Z: np.copyto(Z, self.activation(Z)))(Z)
+            loss = float(_loss_and_delta(self.loss, A[L], y, D[L - 1]))    # δ_L = ∂L/∂O
+            for l in reversed(range(L)):                     # backward
+                if l: np.matmul(A[l].T, D[l], out=G[l])      # [A, 1]^T δ = (∂L/∂W; ∂L/∂b)
+                else: np.matmul(X.T, D[0], out=G[0][:-1]); np.sum(D[0], axis=0, out=G[0][-1])
+                if l:                                        # δ_{l-1} = (δ_l W_l^T) ⊙ φ'(Z_{l-1})
+                    np.matmul(D[l], self._theta[l][:-1].T, out=D[l - 1])
+                    _times_derivative(D[l - 1], A[l][:, :-1], self.activation)
+            finite = math.isfinite(loss) and np.isfinite(D[0].sum())   # inf or NaN anywhere reaches these
+        if not finite: _require_finite('loss_and_grads', np.nan)
+        return loss, grads
 
     def step(
         self,
@@ -277,7 +378,15 @@ class MLP:
         lr:float,   # learning rate $\alpha > 0$
     ):
         "The update rule $\\theta \\leftarrow \\theta - \\alpha\\,\\partial\\mathcal L/\\partial\\theta$ for every parameter, in place"
-        _check_step(self.params, grads, lr)  # everything is checked before anything changes
-        for (W, b), (dW, db) in zip(self.params, grads):
-            sgd_update(W, dW, lr)
-            sgd_update(b, db, lr)
+        if isinstance(grads, _Grads) and grads.flat.shape == self._flat.shape:
+            _check_step_fast(grads.flat, lr)             # one cheap pass: lr, and no inf or NaN anywhere
+            pairs = [(self._flat, grads.flat)]
+        else:
+            _check_step(self.params, grads, lr)          # everything is checked before anything changes
+            pairs = [(p, np.asarray(g, self.dtype)) for layer, grad in zip(self.params, grads) for p, g in zip(layer, grad)]
+        for theta, g in pairs:                           # θ -= lr g, a cache-sized slab at a time
+            theta, g = theta.reshape(-1), g.reshape(-1)
+            for start in range(0, theta.size, self._scratch.size):
+                end = min(theta.size, start + self._scratch.size)
+                slab = np.multiply(g[start:end], lr, out=self._scratch[:end - start])
+                np.subtract(theta[start:end], slab, out=theta[start:end])

@@ -133,12 +133,13 @@ def fit(
     y = _check_y(y, len(X), net.sizes[-1], net.loss, net.dtype)
     rng = np.random.default_rng(seed)
     history = dict(loss=[], accuracy=[], val_loss=[], val_accuracy=[], diverged_at=None)
+    grads = None
     for epoch in range(1, epochs + 1):
         try:
             order = rng.permutation(len(X))
             for start in range(0, len(X), batch_size):
                 batch = order[start:start + batch_size]
-                _, grads = net.loss_and_grads(X[batch], y[batch])
+                _, grads = net.loss_and_grads(X[batch], y[batch], out=grads)   # reuse the gradient arrays
                 net.step(grads, lr)
             loss, acc = evaluate(net, X, y)
             history['loss'].append(loss); history['accuracy'].append(acc)

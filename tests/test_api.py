@@ -42,9 +42,10 @@ def test_step_is_the_update_rule_in_place(rng):
     _, grads = net.loss_and_grads(rng.normal(size=(4, 3)), rng.normal(size=(4, 2)))
     net.step(grads, lr=0.25)
     after = [a for layer in net.params for a in layer]
-    assert all(x is y for x, y in zip(arrays, after)), "step must update the parameter arrays in place"
-    for old, new, g in zip(before, after, [g for layer in grads for g in layer]):
+    assert all(np.shares_memory(x, y) for x, y in zip(arrays, after)), "step must update the parameters in place"
+    for held, old, new, g in zip(arrays, before, after, [g for layer in grads for g in layer]):
         np.testing.assert_array_equal(new, old - 0.25 * g)
+        np.testing.assert_array_equal(held, new)          # arrays taken from params before the step see it
 
 
 def test_training_lowers_the_loss(rng):
@@ -220,3 +221,44 @@ def test_activation_lookup():
 def test_repr_says_what_the_network_is():
     assert repr(MLP([3, 5, 2], activation="relu", dtype=np.float32)) == \
         "MLP([3, 5, 2], activation='relu', loss='mse', dtype=float32)"
+
+
+def test_out_reuses_the_gradient_arrays_and_gives_the_same_numbers(rng):
+    net = MLP([3, 5, 4, 2], loss="softmax_cross_entropy", seed=0)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    loss1, fresh = net.loss_and_grads(X, y)
+    copies = [g.copy() for layer in fresh for g in layer]
+    loss2, reused = net.loss_and_grads(X, y, out=fresh)
+    assert loss1 == loss2 and all(a is b for la, lb in zip(fresh, reused) for a, b in zip(la, lb))
+    assert all(np.array_equal(a, b) for a, b in zip(copies, [g for layer in reused for g in layer]))
+    with pytest.raises(ValueError, match="out must be the gradients returned by an earlier loss_and_grads"):
+        net.loss_and_grads(X, y, out=[(np.zeros((3, 5)), np.zeros(5))])
+    with pytest.raises(ValueError, match="network of these sizes"):
+        net.loss_and_grads(X, y, out=MLP([3, 2], loss="softmax_cross_entropy").loss_and_grads(X, y)[1])
+
+
+def test_step_takes_its_own_gradients_and_plain_lists_alike(rng):
+    a, b = MLP([3, 5, 2], seed=2), MLP([3, 5, 2], seed=2)
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    _, grads = a.loss_and_grads(X, y)
+    a.step(grads, 0.1)
+    b.step([(dW.copy(), db.copy()) for dW, db in grads], 0.1)             # plain arrays, not the network's own
+    assert all(np.array_equal(p, q) for la, lb in zip(a.params, b.params) for p, q in zip(la, lb))
+
+
+def test_params_can_be_replaced_whole_but_not_item_by_item():
+    net = MLP([3, 5, 2])
+    new = [(np.ones((3, 5)), np.zeros(5)), (np.ones((5, 2)), np.arange(2.0))]
+    net.params = new
+    assert all(np.array_equal(p, q) for lp, lq in zip(net.params, new) for p, q in zip(lp, lq))
+    with pytest.raises(ValueError, match="params must be 2"):
+        net.params = new[:1]
+    with pytest.raises(TypeError, match="assign the whole list"):
+        net.params[0] = new[0]
+
+
+def test_forward_returns_fresh_arrays():
+    net = MLP([3, 5, 2])
+    X = np.ones((2, 3))
+    a, b = net.forward(X), net.forward(2 * X)
+    assert not np.shares_memory(a, b) and not np.array_equal(a, b)

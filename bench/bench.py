@@ -1,0 +1,286 @@
+"""Time one training step (loss_and_grads + step) of an MLP: bpnotes against plain numpy, PyTorch and JAX.
+
+    python bench/bench.py            # every configuration, float32 and float64, both losses (a few minutes)
+    python bench/bench.py --quick    # fewer repeats (under a minute)
+
+Configurations (tanh hidden layers): tiny [2,16,16,1] batch 64, MNIST-like [784,128,10] batch 128, large
+[1024,1024,1024,10] batch 256. Before timing, every implementation's gradients are compared with bpnotes' on
+the same weights and data. Timings are interleaved (one step of each implementation in turn, after warm-up)
+and reported as median and min-max in milliseconds, with each implementation's ratio to the lower bound: the
+step's own matrix multiplies (forward, weight gradients, deltas) timed alone with numpy's BLAS at the same
+shapes. Peak memory per step is measured in a fresh process per implementation (RSS high-water mark during
+the steps, above the memory held before the first step). PyTorch and JAX are used when installed.
+"""
+import os
+
+# Threads that spin while waiting steal the second core from whichever library runs next in an interleaved
+# benchmark: OpenBLAS (numpy) spins ~0.1 s after each call by default, OpenMP (PyTorch) too. Both are told to
+# sleep instead; set before numpy or torch is imported.
+os.environ.setdefault('OPENBLAS_THREAD_TIMEOUT', '4')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import argparse
+import gc
+import importlib.util
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {'tiny': ([2, 16, 16, 1], 64), 'mnist': ([784, 128, 10], 128), 'large': ([1024, 1024, 1024, 10], 256)}
+LR = 1e-3
+
+
+def problem(config, dtype, loss, seed=0):
+    "Initial weights (bpnotes' initialisation, with small random biases) and a batch of data"
+    from bpnotes.layers import MLP
+    sizes, B = CONFIGS[config]
+    rng = np.random.default_rng(seed)
+    net = MLP(sizes, activation='tanh', loss=loss, seed=seed, dtype=dtype)
+    params = [(W.copy(), (rng.normal(size=b.shape) * 0.1).astype(dtype)) for W, b in net.params]
+    X = rng.normal(size=(B, sizes[0])).astype(dtype)
+    y = rng.normal(size=(B, sizes[-1])).astype(dtype) if loss == 'mse' else rng.integers(0, sizes[-1], size=B)
+    return params, X, y
+
+
+# ---- implementations: each returns (step, grads) where step() trains once in place and grads() returns
+# ---- the gradients [(dW, db), ...] at the current weights, as float64 numpy arrays
+
+def bpnotes_impl(params, X, y, loss):
+    from bpnotes.layers import MLP
+    net = MLP([params[0][0].shape[0]] + [W.shape[1] for W, _ in params], activation='tanh', loss=loss,
+              dtype=params[0][0].dtype)
+    net.params = [(W.copy(), b.copy()) for W, b in params]
+    state = [None]
+    def step():                                    # the documented fast path: gradient arrays reused
+        _, state[0] = net.loss_and_grads(X, y, out=state[0])
+        net.step(state[0], LR)
+    def grads(): return [(dW.astype(np.float64), db.astype(np.float64)) for dW, db in net.loss_and_grads(X, y)[1]]
+    return step, grads
+
+
+def numpy_impl(params, X, y, loss):
+    "The straightforward numpy backprop a competent numpy user writes"
+    params = [(W.copy(), b.copy()) for W, b in params]
+    def loss_and_grads():
+        acts = [X]
+        for W, b in params[:-1]:
+            acts.append(np.tanh(acts[-1] @ W + b))
+        out = acts[-1] @ params[-1][0] + params[-1][1]
+        if loss == 'mse':
+            d = 2 * (out - y) / out.size
+        else:
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            d = e / e.sum(axis=1, keepdims=True)
+            d[np.arange(len(y)), y] -= 1
+            d /= len(y)
+        grads = []
+        for i in reversed(range(len(params))):
+            W, _ = params[i]
+            grads.append((acts[i].T @ d, d.sum(axis=0)))
+            if i:
+                d = (d @ W.T) * (1 - acts[i] ** 2)
+        return grads[::-1]
+    def step():
+        for (W, b), (dW, db) in zip(params, loss_and_grads()):
+            W -= LR * dW
+            b -= LR * db
+    def grads(): return [(dW.astype(np.float64), db.astype(np.float64)) for dW, db in loss_and_grads()]
+    return step, grads
+
+
+def torch_impl(params, X, y, loss):
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    ps = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y) if loss == 'mse' else torch.from_numpy(np.asarray(y, dtype=np.int64))
+    def backward():
+        a = Xt
+        for W, b in ps[:-1]:
+            a = torch.tanh(torch.addmm(b, a, W))
+        out = torch.addmm(ps[-1][1], a, ps[-1][0])
+        value = torch.nn.functional.mse_loss(out, yt) if loss == 'mse' else torch.nn.functional.cross_entropy(out, yt)
+        value.backward()
+    def step():
+        backward()
+        with torch.no_grad():
+            for W, b in ps:
+                W.add_(W.grad, alpha=-LR); b.add_(b.grad, alpha=-LR)
+                W.grad = None; b.grad = None
+    def grads():
+        backward()
+        out = [(W.grad.double().numpy().copy(), b.grad.double().numpy().copy()) for W, b in ps]
+        for W, b in ps: W.grad = None; b.grad = None
+        return out
+    return step, grads
+
+
+def jax_impl(params, X, y, loss):
+    import jax
+    import jax.numpy as jnp
+    if params[0][0].dtype == np.float64: jax.config.update('jax_enable_x64', True)
+    ps = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    def loss_fn(ps, X, y):
+        a = X
+        for W, b in ps[:-1]:
+            a = jnp.tanh(a @ W + b)
+        out = a @ ps[-1][0] + ps[-1][1]
+        if loss == 'mse': return jnp.mean((out - y) ** 2)
+        return -jnp.mean(jax.nn.log_softmax(out)[jnp.arange(out.shape[0]), y])
+    grad_fn = jax.jit(jax.grad(loss_fn))
+    update = jax.jit(lambda ps, X, y: jax.tree_util.tree_map(lambda p, g: p - LR * g, ps, jax.grad(loss_fn)(ps, X, y)),
+                     donate_argnums=0)
+    state = [ps]
+    def step():
+        state[0] = update(state[0], Xj, yj)
+        jax.block_until_ready(state[0])
+    def grads():
+        return [(np.asarray(dW, dtype=np.float64), np.asarray(db, dtype=np.float64)) for dW, db in grad_fn(state[0], Xj, yj)]
+    return step, grads
+
+
+def gemm_impl(params, X, y, loss):
+    "The lower bound: only the step's matrix multiplies (forward, weight gradients, deltas), with numpy's BLAS"
+    B = X.shape[0]
+    Ws = [W for W, _ in params]
+    acts = [X] + [np.zeros((B, W.shape[1]), X.dtype) for W in Ws]
+    deltas = [np.ones((B, W.shape[1]), X.dtype) * 1e-3 for W in Ws]
+    dWs = [np.empty_like(W) for W in Ws]
+    def step():
+        for i, W in enumerate(Ws):
+            np.matmul(acts[i], W, out=acts[i + 1])
+        for i in reversed(range(len(Ws))):
+            np.matmul(acts[i].T, deltas[i], out=dWs[i])
+            if i: np.matmul(deltas[i], Ws[i].T, out=deltas[i - 1])
+    return step, None
+
+
+IMPLS = {'bpnotes': bpnotes_impl, 'numpy': numpy_impl, 'torch': torch_impl, 'jax': jax_impl, 'GEMMs only': gemm_impl}
+
+
+def available():
+    return [name for name in IMPLS if name not in ('torch', 'jax') or importlib.util.find_spec(name) is not None]
+
+
+def gemm_flops(config):
+    sizes, B = CONFIGS[config]
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return 2 * B * (3 * sum(a * b for a, b in pairs) - pairs[0][0] * pairs[0][1])
+
+
+def agreement(impls, config, dtype, loss):
+    "Largest relative difference of each implementation's gradients from bpnotes', on the same weights and data"
+    params, X, y = problem(config, dtype, loss)
+    ref = None
+    out = {}
+    for name in impls:
+        if name == 'GEMMs only': continue
+        _, grads = IMPLS[name](params, X, y, loss)
+        g = np.concatenate([a.ravel() for layer in grads() for a in layer])
+        ref = g if ref is None else ref
+        out[name] = float(np.abs(g - ref).max() / np.abs(ref).max())
+    return out
+
+
+def time_steps(impls, config, dtype, loss, repeats, warmup=3):
+    params, X, y = problem(config, dtype, loss)
+    steps = {name: IMPLS[name](params, X, y, loss)[0] for name in impls}
+    for step in steps.values():
+        for _ in range(warmup): step()
+    times = {name: [] for name in impls}
+    gc.disable()
+    try:
+        for _ in range(repeats):                       # interleaved: every implementation sees the same machine state
+            for name, step in steps.items():
+                start = time.perf_counter(); step(); times[name].append(time.perf_counter() - start)
+    finally: gc.enable()
+    return {name: np.array(t) * 1e3 for name, t in times.items()}
+
+
+def _status(field):
+    return int(re.search(rf'{field}:\s+(\d+)', open('/proc/self/status').read()).group(1))
+
+
+def memory_child(impl, config, dtype, loss):
+    "In a fresh process: RSS high-water mark during 5 steps above the RSS before the first step, in MiB"
+    params, X, y = problem(config, dtype, loss)
+    step, _ = IMPLS[impl](params, X, y, loss)
+    del params
+    gc.collect()
+    if impl == 'jax': step(); gc.collect()              # compile first: XLA's compiler is not part of a step
+    before = _status('VmRSS')
+    open('/proc/self/clear_refs', 'w').write('5')       # reset the high-water mark
+    for _ in range(5): step()
+    print(json.dumps((_status('VmHWM') - before) / 1024))
+
+
+def peak_memory(impl, config, dtype, loss):
+    cmd = [sys.executable, __file__, '--memory-child', impl, config, dtype, loss]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else float('nan')
+
+
+def machine():
+    cpu = re.search(r'model name\s*:\s*(.*)', open('/proc/cpuinfo').read())
+    versions = {'numpy': np.__version__}
+    for name in ('torch', 'jax'):
+        if importlib.util.find_spec(name): versions[name] = __import__(name).__version__
+    blas = np.show_config(mode='dicts')['Build Dependencies']['blas']
+    return dict(cpu=cpu.group(1) if cpu else platform.processor(), cores=os.cpu_count(), python=platform.python_version(),
+                blas=f"{blas['name']} {blas.get('version', '')}".strip(), **versions)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--quick', action='store_true', help='5 timed steps per implementation instead of 20')
+    p.add_argument('--configs', default=','.join(CONFIGS), help='comma-separated: tiny,mnist,large')
+    p.add_argument('--dtypes', default='float32,float64')
+    p.add_argument('--losses', default='mse,softmax_cross_entropy')
+    p.add_argument('--json', help='also write the results to this JSON file')
+    p.add_argument('--memory-child', nargs=4, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.memory_child: return memory_child(*args.memory_child)
+    impls = available()
+    missing = [n for n in ('torch', 'jax') if n not in impls]
+    info = machine()
+    print(f"machine: {info}")
+    if missing: print(f"not installed, skipped: {', '.join(missing)} (pip install torch jax to include them)")
+    repeats = 5 if args.quick else 20
+    results = []
+    for config in args.configs.split(','):
+        for dtype in args.dtypes.split(','):
+            for loss in args.losses.split(','):
+                if loss == 'softmax_cross_entropy' and CONFIGS[config][0][-1] < 2:
+                    print(f"\n{config} {dtype} {loss}: skipped, softmax cross-entropy needs at least 2 outputs (classes)")
+                    continue
+                agree = agreement(impls, config, dtype, loss)
+                tol = 1e-10 if dtype == 'float64' else 1e-3
+                bad = {k: v for k, v in agree.items() if not v <= tol}
+                if bad: sys.exit(f"{config} {dtype} {loss}: gradients disagree with bpnotes' {bad}; not timing them")
+                times = time_steps(impls, config, dtype, loss, repeats)
+                floor = np.median(times['GEMMs only'])
+                memory = ({name: peak_memory(name, config, dtype, loss) for name in impls if name != 'GEMMs only'}
+                          if config == 'large' or not args.quick else {})
+                print(f"\n{config} {CONFIGS[config][0]} batch {CONFIGS[config][1]}, {dtype}, {loss}: "
+                      f"{gemm_flops(config) / 1e9:.3f} GFLOP of GEMMs per step, {gemm_flops(config) / floor / 1e6:.1f} GFLOP/s "
+                      f"when timed alone; gradients agree to {max(agree.values()):.1e}")
+                print(f"  {'implementation':<12} {'median ms':>10} {'min-max ms':>17} {'x GEMMs':>8} {'x bpnotes':>10} {'peak MiB':>9}")
+                for name, t in times.items():
+                    print(f"  {name:<12} {np.median(t):10.3f} {t.min():8.3f}-{t.max():<8.3f} {np.median(t) / floor:8.2f} "
+                          f"{np.median(t) / np.median(times['bpnotes']):10.2f} {memory.get(name, float('nan')):9.1f}")
+                results.append(dict(config=config, dtype=dtype, loss=loss, gflop=gemm_flops(config) / 1e9,
+                                    agreement=agree, memory_mib=memory,
+                                    times_ms={k: dict(median=float(np.median(v)), min=float(v.min()), max=float(v.max()))
+                                              for k, v in times.items()}))
+    if args.json:
+        with open(args.json, 'w') as f: json.dump(dict(machine=info, repeats=repeats, results=results), f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
