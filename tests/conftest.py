@@ -19,6 +19,15 @@ def modules():
     return sorted(f"bpnotes.{p.stem}" for p in (ROOT / "bpnotes").glob("*.py") if not p.name.startswith("_"))
 
 
+def copy_project(folder):
+    "Copy what nbdev needs (pyproject.toml, nbs/, bpnotes/) into `folder`, to run nbdev there without touching the repo"
+    import shutil
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    shutil.copytree(NBS, folder / "nbs")
+    shutil.copytree(ROOT / "bpnotes", folder / "bpnotes", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
 def notebooks():
     "The project's notebooks, in the order of the site"
     return sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith(("_", ".")))

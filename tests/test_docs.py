@@ -6,14 +6,13 @@ copy of the project. The second half of the file shows every check failing on a 
 import importlib
 import inspect
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 import docs_check as dc
-from conftest import NBS, ROOT, modules, notebooks
+from conftest import NBS, ROOT, copy_project, modules, notebooks
 
 MODULES = modules()
 
@@ -21,10 +20,7 @@ MODULES = modules()
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     "Every notebook as nbdev processes it for Quarto, by notebook name"
-    tmp = tmp_path_factory.mktemp("site")
-    shutil.copy(ROOT / "pyproject.toml", tmp)
-    shutil.copytree(NBS, tmp / "nbs")
-    shutil.copytree(ROOT / "bpnotes", tmp / "bpnotes", ignore=shutil.ignore_patterns("__pycache__"))
+    tmp = copy_project(tmp_path_factory.mktemp("site"))
     result = subprocess.run([sys.executable, "-c", "from nbdev.serve import proc_nbs; proc_nbs(n_workers=0)"],
                             cwd=tmp, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr

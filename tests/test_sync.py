@@ -3,13 +3,12 @@ import importlib
 import inspect
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import NBS, ROOT, modules, notebooks
+from conftest import NBS, ROOT, copy_project, modules, notebooks
 
 MODULES = modules()
 
@@ -23,10 +22,7 @@ def nbdev(cmd, cwd):
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory):
     "A copy of the project in which nbdev-export and nbdev-clean have been run again"
-    tmp = tmp_path_factory.mktemp("project")
-    shutil.copy(ROOT / "pyproject.toml", tmp)
-    shutil.copytree(NBS, tmp / "nbs")
-    shutil.copytree(ROOT / "bpnotes", tmp / "bpnotes", ignore=shutil.ignore_patterns("__pycache__"))
+    tmp = copy_project(tmp_path_factory.mktemp("project"))
     for cmd in ("nbdev-export", "nbdev-clean"):
         result = nbdev(cmd, tmp)
         assert result.returncode == 0, f"{cmd} failed:\n{result.stderr}"
