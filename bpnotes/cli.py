@@ -16,10 +16,10 @@ from typing import Annotated, NamedTuple
 import numpy as np
 from fastcore.script import anno_parser
 
-from .gradcheck import check_grads, check_mlp
+from .gradcheck import check_mlp
 from .layers import (MLP, d_output_d_hidden, hidden_layer_grads_per_value, notes_hidden_layer_grads,
                             two_layer_grads, two_layer_loss, two_layer_problem)
-from .loss import LOSSES, mse, mse_grad, output_layer_grads_per_value, outputs_per_value
+from .loss import LOSSES, mse, mse_grad, output_layer_grads_per_value
 from .loss import softmax_cross_entropy, softmax_cross_entropy_grad
 from .mistakes import MISTAKES, check_mistake
 from .single_value import (ACTIVATIONS, d_output_d_bias, d_output_d_weight, numeric_grad, output_value,

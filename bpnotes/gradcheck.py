@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layers import MLP
-from .single_value import DEFAULT_EPS, central_differences, f_nudged, numeric_grad
+from .layers import _check_X, _check_y
+from .single_value import _RICHARDSON_WEIGHTS, DEFAULT_EPS, f_nudged, numeric_grad
 from .vector import dense
 
 # %% auto #0
@@ -121,7 +122,7 @@ def _estimate_and_kink(values, f0):
     "The sixth-order estimate, and how far the stencil strays from what any smooth `f` must show"
     D = [(fp - fm) / (hp - hm) for (fp, hp), (fm, hm) in values]          # central differences D_1..D_4
     J = [(fp - f0) / hp - (f0 - fm) / -hm for (fp, hp), (fm, hm) in values]  # gaps between one-sided slopes
-    estimate = 1.5 * D[0] - 0.6 * D[1] + 0.1 * D[2]
+    estimate = sum(w * d for w, d in zip(_RICHARDSON_WEIGHTS[6], D))   # section 1's sixth-order combination
     off_pattern = D[3] - (3.5 * D[0] - 7 * D[1] + 4.5 * D[2])   # smooth: D_s = f' + c_1 (s eps)^2 + c_2 (s eps)^4
     off_line = J[2] - 4 * J[1] + 5 * J[0]                       # smooth: J_s = a s + b s^3, so this is ~0
     return estimate, max(2 * abs(off_pattern), abs(off_line))
@@ -222,7 +223,8 @@ def check_mlp(
 )->GradCheckReport:
     "Check `net.loss_and_grads` against finite differences of its loss, for every weight and bias"
     _, grads = net.loss_and_grads(X, y)
-    X, y = np.asarray(X, dtype=net.dtype), np.asarray(y)
+    X = _check_X(X, net.sizes, net.dtype)
+    y = _check_y(y, len(X), net.sizes[-1], net.loss, net.dtype)
     params, analytic = {}, {}
     for l, ((W, b), (dW, db)) in enumerate(zip(net.params, grads), start=1):
         params[f'W_{l}'], params[f'b_{l}'], analytic[f'W_{l}'], analytic[f'b_{l}'] = W, b, dW, db

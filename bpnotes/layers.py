@@ -187,11 +187,12 @@ def _check_y(y, B, n, loss, dtype):
     return y.astype(dtype, copy=False)
 
 def _check_step(params, grads, lr):
-    "Raise before any parameter changes if `lr` or the structure or values of `grads` are unusable"
+    "`grads` as checked arrays, one per parameter; raises before any parameter changes if `lr` or `grads` are unusable"
     _check_lr(lr)
     if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
         raise ValueError(f"grads must be a list of {len(params)} (dW, db) pairs, one per layer, like loss_and_grads "
                          f"returns; got {len(grads) if isinstance(grads, (list, tuple)) else type(grads).__name__}")
+    checked = []
     for i, ((W, b), g) in enumerate(zip(params, grads)):
         if not isinstance(g, (list, tuple)) or len(g) != 2:
             raise ValueError(f"grads[{i}] must be a pair (dW, db), got {type(g).__name__}")
@@ -199,6 +200,8 @@ def _check_step(params, grads, lr):
         if dW.shape != W.shape or db.shape != b.shape:
             raise ValueError(f"grads[{i}] must be (dW, db) with shapes {W.shape} and {b.shape}, "
                              f"got shapes {dW.shape} and {db.shape}")
+        checked += [dW, db]
+    return checked
 
 def _check_lr(lr):
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
@@ -216,15 +219,16 @@ def _unchecked(f):
 
 _dense = _unchecked(dense)
 
-def _require_finite(where, *values):
-    "Return the first value, or raise `FloatingPointError` if any of `values` holds inf or NaN (one cheap sum each)"
-    with np.errstate(over='ignore', invalid='ignore'):    # inf - inf in the sum is the point, not a warning
-        finite = all(np.isfinite(np.sum(v)) for v in values)
-    if not finite:
-        raise FloatingPointError(f"{where}: the computation overflowed to inf or NaN, so the parameters have grown too "
-                                 f"large for {'the inputs' if where == 'forward' else 'this batch'}; this usually means "
-                                 f"the learning rate is too high")
-    return values[0]
+def _overflow(where):
+    "The error for arithmetic that overflowed: it names the likely cause"
+    return FloatingPointError(f"{where}: the computation overflowed to inf or NaN, so the parameters have grown too "
+                              f"large for {'the inputs' if where == 'forward' else 'this batch'}; this usually means "
+                              f"the learning rate is too high")
+
+def _require_finite(where, value):
+    "`value`, or a `FloatingPointError` if it holds inf or NaN"
+    if not all_finite(np.asarray(value)): raise _overflow(where)
+    return value
 
 # %% ../nbs/03_earlier_layers.ipynb #66decba4
 # in-place forms of the activations, writing straight into MLP's activation buffers; others are copied in
@@ -368,8 +372,7 @@ class MLP:
                 if l:                                        # δ_{l-1} = (δ_l W_l^T) ⊙ φ'(Z_{l-1})
                     np.matmul(D[l], self._theta[l][:-1].T, out=D[l - 1])
                     _times_derivative(D[l - 1], A[l][:, :-1], self.activation)
-            finite = math.isfinite(loss) and np.isfinite(D[0].sum())   # inf or NaN anywhere reaches these
-        if not finite: _require_finite('loss_and_grads', np.nan)
+        if not (math.isfinite(loss) and all_finite(D[0])): raise _overflow('loss_and_grads')   # inf or NaN reaches these
         return loss, grads
 
     def step(
@@ -382,8 +385,8 @@ class MLP:
             _check_step_fast(grads.flat, lr)             # one cheap pass: lr, and no inf or NaN anywhere
             pairs = [(self._flat, grads.flat)]
         else:
-            _check_step(self.params, grads, lr)          # everything is checked before anything changes
-            pairs = [(p, np.asarray(g, self.dtype)) for layer, grad in zip(self.params, grads) for p, g in zip(layer, grad)]
+            checked = _check_step(self.params, grads, lr)    # everything is checked before anything changes
+            pairs = list(zip((p for layer in self.params for p in layer), checked))
         for theta, g in pairs:                           # θ -= lr g, a cache-sized slab at a time
             theta, g = theta.reshape(-1), g.reshape(-1)
             for start in range(0, theta.size, self._scratch.size):

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .single_value import d_output_d_bias, d_output_d_weight, get_activation, output_value, shapes
+from .single_value import d_output_d_bias, d_output_d_weight, output_value, shapes
 
 # %% auto #0
 __all__ = ['LOSSES', 'mse', 'mse_grad', 'log_softmax', 'softmax', 'one_hot', 'softmax_cross_entropy',

@@ -7,12 +7,11 @@ Docs: https://bpnotes.github.io/bpnotes/training.html.md"""
 # %% ../nbs/06_training.ipynb #d26c5fc1
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 
-from .layers import MLP, _check_X, _check_y, _require_finite
+from .layers import MLP, _check_lr, _check_X, _check_y, _require_finite
 from .single_value import draw_network
 
 # %% auto #0
@@ -126,8 +125,7 @@ def fit(
 )->dict:
     "Mini-batch training with the update rule; returns the history: `loss`, `accuracy` (and `val_…`) per epoch"
     epochs, batch_size = _positive_int(epochs, 'epochs'), _positive_int(batch_size, 'batch_size')
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    _check_lr(lr)
     if (X_val is None) != (y_val is None): raise ValueError("give both X_val and y_val, or neither")
     X = _check_X(X, net.sizes, net.dtype)
     y = _check_y(y, len(X), net.sizes[-1], net.loss, net.dtype)

@@ -4,7 +4,6 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-import numpy as np
 import pytest
 
 import bpnotes.cli as cli

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import docs_check as dc
-from conftest import NBS, ROOT, copy_project, modules, notebooks
+from conftest import NBS, copy_project, modules, notebooks
 
 MODULES = modules()
 

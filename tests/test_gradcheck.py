@@ -1,7 +1,6 @@
 """`bpnotes.gradcheck` and the mistakes gallery: every mistake rejected, every correct gradient passed,
 on hypothesis-drawn non-square shapes including a single row; readable reports and errors; kinks skipped."""
 import math
-import re
 
 import numpy as np
 import pytest

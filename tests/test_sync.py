@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import NBS, ROOT, copy_project, modules, notebooks
+from conftest import ROOT, copy_project, modules, notebooks
 
 MODULES = modules()
 
