@@ -37,7 +37,7 @@ LR = 1e-3
 
 def problem(config, dtype, loss, seed=0):
     "Initial weights (bpnotes' initialisation, with small random biases) and a batch of data"
-    from bpnotes.layers import MLP
+    from bpnotes.mlp import MLP
     sizes, B = CONFIGS[config]
     rng = np.random.default_rng(seed)
     net = MLP(sizes, activation='tanh', loss=loss, seed=seed, dtype=dtype)
@@ -51,7 +51,7 @@ def problem(config, dtype, loss, seed=0):
 # ---- the gradients [(dW, db), ...] at the current weights, as float64 numpy arrays
 
 def bpnotes_impl(params, X, y, loss):
-    from bpnotes.layers import MLP
+    from bpnotes.mlp import MLP
     net = MLP([params[0][0].shape[0]] + [W.shape[1] for W, _ in params], activation='tanh', loss=loss,
               dtype=params[0][0].dtype)
     net.params = [(W.copy(), b.copy()) for W, b in params]

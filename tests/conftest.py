@@ -40,10 +40,37 @@ def random_biases(net, rng, scale=0.5):
 
 
 def targets(rng, loss, B, n):
-    "Random targets for `B` rows and `n` outputs: floats for mse, integer labels for cross-entropy"
-    return rng.normal(size=(B, n)) if loss == "mse" else rng.integers(0, n, size=B)
+    "Random targets for `B` rows and `n` outputs: floats for mse, labels for softmax, [0, 1] for binary"
+    if loss == "softmax_cross_entropy":
+        return rng.integers(0, n, size=B)
+    if loss == "binary_cross_entropy":
+        return rng.uniform(size=(B, n))
+    return rng.normal(size=(B, n))
+
+
+# (output activation, loss) pairs that go together: any output activation with mse, identity with the others
+PAIRS = ([(psi, "mse") for psi in ["sigmoid", "tanh", "relu", "identity"]]
+         + [("identity", "softmax_cross_entropy"), ("identity", "binary_cross_entropy")])
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def random_mlp(sizes, activation, output_activation, loss, B, seed, dtype=np.float64):
+    "An `MLP` with random biases and a random batch `(net, X, y)` for it, all drawn from `seed`"
+    from bpnotes.mlp import MLP
+    rng = np.random.default_rng(seed)
+    net = MLP(sizes, activation=activation, output_activation=output_activation, loss=loss, seed=seed, dtype=dtype)
+    random_biases(net, rng)
+    return net, rng.normal(size=(B, sizes[0])), targets(rng, loss, B, sizes[-1])
+
+
+def networks():
+    """Hypothesis strategy for `(sizes, activation, output_activation, loss, B, seed)`: depth 1 to 4, widths 1 to 7,
+    batch 1 to 9, any hidden activation, and an output activation and loss that go together"""
+    from hypothesis import strategies as st
+    return st.tuples(st.lists(st.integers(1, 7), min_size=2, max_size=5),
+                     st.sampled_from(["sigmoid", "tanh", "relu", "identity"]), st.sampled_from(PAIRS),
+                     st.integers(1, 9), st.integers(0, 2**32 - 1)).map(lambda t: (t[0], t[1], *t[2], t[3], t[4]))

@@ -158,6 +158,47 @@ def documented_names(pages):
     return names
 
 
+def shown_names(pages):
+    "Names whose source is shown on a page: top-level def and class statements of visible exported cells"
+    import ast
+    names = set()
+    for nb in pages.values():
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code" or not re.search(r"^#\|\s*exports\b", source(cell), flags=re.M):
+                continue
+            code = "\n".join(l for l in source(cell).splitlines() if not l.startswith("#|"))
+            try:
+                tree = ast.parse(code)
+            except SyntaxError:
+                continue
+            names.update(node.name for node in tree.body
+                         if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    return names
+
+
+def check_code_width(pages, limit=80):
+    "Every line of code a reader sees fits the text column: shown code, show_doc signatures, cell outputs"
+    problems = []
+    for name, nb in pages.items():
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] == "code":
+                blocks = [("code", [l for l in source(cell).splitlines() if not l.startswith("#|")])]
+                for out in cell.get("outputs", []):
+                    text = out.get("text") or out.get("data", {}).get("text/plain")
+                    markdown = out.get("data", {}).get("text/markdown")
+                    if markdown:     # show_doc signatures and reports: only their fenced code blocks
+                        fenced = re.findall(r"```\w*\n(.*?)```", "".join(markdown), flags=re.S)
+                        blocks += [("signature", block.splitlines()) for block in fenced]
+                    elif text and not any(k.startswith("image/") for k in out.get("data", {})):
+                        blocks.append(("output", "".join(text).splitlines()))
+            else:
+                blocks = [("code", b.splitlines()) for b in re.findall(r"```\w*\n(.*?)```", source(cell), flags=re.S)]
+            for kind, lines in blocks:
+                problems += [f"{name}, cell {i}: {kind} line of {len(l)} characters: {l[:50]}…"
+                             for l in lines if len(l) > limit]
+    return problems
+
+
 def check_sidebar(sidebar_yml, notebooks):
     "The sidebar lists every notebook once, and nothing else"
     def entries(contents):

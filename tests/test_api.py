@@ -4,10 +4,12 @@ import warnings
 import numpy as np
 import pytest
 
-from bpnotes.layers import MLP, init_params
-from bpnotes.loss import mse, mse_grad, softmax, softmax_cross_entropy, softmax_cross_entropy_grad
-from bpnotes.single_value import ACTIVATIONS, central_difference, get_activation, numeric_grad, rel_error, sigmoid
-from conftest import targets
+from bpnotes.gradcheck import numeric_grad, rel_error, richardson_difference
+from bpnotes.loss import (Loss, binary_cross_entropy, binary_cross_entropy_grad, mse, mse_grad, softmax,
+                          softmax_cross_entropy, softmax_cross_entropy_grad)
+from bpnotes.mlp import MLP, init_params
+from bpnotes.single_value import ACTIVATIONS, Activation, central_difference, get_activation, sigmoid
+from conftest import PAIRS, targets
 
 
 @pytest.mark.parametrize("sizes", [[3, 5, 2], [4, 1], [2, 7, 3, 6, 1]])
@@ -23,9 +25,9 @@ def test_params_forward_and_grads_have_the_documented_shapes(sizes, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy"])
-def test_dtype_is_kept_end_to_end(dtype, loss, rng):
-    net = MLP([3, 5, 2], loss=loss, dtype=dtype)
+@pytest.mark.parametrize("psi, loss", PAIRS)
+def test_dtype_is_kept_end_to_end(dtype, psi, loss, rng):
+    net = MLP([3, 5, 2], output_activation=psi, loss=loss, dtype=dtype)
     X, y = rng.normal(size=(7, 3)), targets(rng, loss, 7, 2)  # float64 inputs are converted, never the network
     assert all(W.dtype == dtype and b.dtype == dtype for W, b in net.params)
     assert net.forward(X).dtype == dtype
@@ -119,13 +121,22 @@ def test_relu_derivative_at_zero_is_zero():
     assert get_activation("relu").derivative(np.array([0.0]))[0] == 0.0
 
 
-def test_central_difference_restores_the_value_even_when_f_fails():
+def test_differences_restore_the_value_even_when_f_fails():
     x = np.array([0.1, 0.2, 0.3])
     def boom(x):
         raise RuntimeError("f failed")
-    with pytest.raises(RuntimeError):
-        central_difference(boom, x, 1)
-    np.testing.assert_array_equal(x, [0.1, 0.2, 0.3])
+    for difference in (central_difference, richardson_difference):
+        with pytest.raises(RuntimeError):
+            difference(boom, x, 1)
+        np.testing.assert_array_equal(x, [0.1, 0.2, 0.3])
+
+
+def test_section_1s_plain_central_difference():
+    "Three lines, second order: good to about 1e-9 on a smooth function, and leaves its input alone"
+    x = np.array([0.5, -1.0, 2.0])
+    estimates = [central_difference(lambda x: (x ** 3).sum(), x, i) for i in range(3)]
+    assert rel_error(estimates, 3 * x ** 2) < 1e-8 and list(x) == [0.5, -1.0, 2.0]
+    assert central_difference(lambda x: x[0] ** 2, [3.0], 0) == pytest.approx(6.0, rel=1e-8)   # lists too
 
 
 @pytest.mark.parametrize("order", [2, 4, 6])
@@ -152,7 +163,7 @@ def assert_unchanged(net, snapshot):
     (lambda: MLP([3, 2.5, 2]), ValueError, "integer >= 1"),
     (lambda: MLP("3,5,2"), TypeError, "list of layer widths"),
     (lambda: MLP([3, 5, 2], activation="softplus"), ValueError, "'sigmoid', 'tanh', 'relu', 'identity'"),
-    (lambda: MLP([3, 5, 2], loss="hinge"), ValueError, "'mse', 'softmax_cross_entropy'"),
+    (lambda: MLP([3, 5, 2], loss="hinge"), ValueError, "'mse', 'softmax_cross_entropy', 'binary_cross_entropy'"),
     (lambda: MLP([3, 5, 2], dtype=np.float16), TypeError, "float32 or float64"),
     (lambda: MLP([3, 5, 2], dtype=int), TypeError, "float32 or float64"),
 ])
@@ -233,7 +244,7 @@ def test_out_reuses_the_gradient_arrays_and_gives_the_same_numbers(rng):
     assert all(np.array_equal(a, b) for a, b in zip(copies, [g for layer in reused for g in layer]))
     with pytest.raises(ValueError, match="out must be the gradients returned by an earlier loss_and_grads"):
         net.loss_and_grads(X, y, out=[(np.zeros((3, 5)), np.zeros(5))])
-    with pytest.raises(ValueError, match="network of these sizes"):
+    with pytest.raises(ValueError, match=r"network of sizes \[3, 5, 4, 2\]"):
         net.loss_and_grads(X, y, out=MLP([3, 2], loss="softmax_cross_entropy").loss_and_grads(X, y)[1])
 
 
@@ -262,3 +273,135 @@ def test_forward_returns_fresh_arrays():
     X = np.ones((2, 3))
     a, b = net.forward(X), net.forward(2 * X)
     assert not np.shares_memory(a, b) and not np.array_equal(a, b)
+
+
+# ---- the public face: the package's own names, and names that moved ----
+
+def test_the_package_exports_the_names_users_need():
+    import bpnotes
+    from bpnotes import MLP as M, check_grads, check_mlp, fit
+    assert M is MLP and callable(check_grads) and callable(check_mlp) and callable(fit)
+    assert set(bpnotes.__all__) == {"MLP", "check_grads", "check_mlp", "fit"}
+
+
+@pytest.mark.parametrize("old, name, new", [
+    ("bpnotes.layers", "MLP", "bpnotes.mlp"),
+    ("bpnotes.layers", "two_layer_problem", "bpnotes.gradcheck"),
+    ("bpnotes.single_value", "numeric_grad", "bpnotes.gradcheck"),
+    ("bpnotes.single_value", "rel_error", "bpnotes.gradcheck"),
+    ("bpnotes.single_value", "draw_network", "bpnotes.plotting"),
+    ("bpnotes.single_value", "shapes", "bpnotes.checks"),
+    ("bpnotes.train", "draw_weights_and_grads", "bpnotes.plotting"),
+])
+def test_moved_names_still_import_and_say_where_they_went(old, name, new):
+    import importlib
+    with pytest.warns(DeprecationWarning, match=f"import it from {new}"):
+        obj = getattr(importlib.import_module(old), name)
+    assert obj is getattr(importlib.import_module(new), name)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        getattr(importlib.import_module(old), "no_such_name")
+
+
+# ---- output activation and binary cross-entropy (DESIGN.md, Public API) ----
+
+def test_output_activation_is_applied_by_forward_and_in_the_gradients(rng):
+    net = MLP([3, 4, 2], output_activation="sigmoid", loss="mse", seed=0)
+    X = rng.normal(size=(5, 3))
+    (W1, b1), (W2, b2) = net.params
+    logits = np.tanh(X @ W1 + b1) @ W2 + b2
+    np.testing.assert_allclose(net.forward(X), 1 / (1 + np.exp(-logits)), rtol=1e-14)
+    assert "output_activation='sigmoid'" in repr(net)
+
+
+@pytest.mark.parametrize("loss", ["softmax_cross_entropy", "binary_cross_entropy"])
+@pytest.mark.parametrize("psi", ["sigmoid", "tanh", "relu"])
+def test_cross_entropy_needs_logits(loss, psi):
+    with pytest.raises(ValueError, match=f"{loss} takes logits, so the output activation must be 'identity'"):
+        MLP([3, 4, 2], output_activation=psi, loss=loss)
+
+
+def test_binary_cross_entropy_matches_its_definition_and_is_stable(rng):
+    z, y = rng.normal(size=(6, 3)) * 3, rng.uniform(size=(6, 3))
+    s = 1 / (1 + np.exp(-z))
+    assert binary_cross_entropy(z, y) == pytest.approx(np.mean(-y * np.log(s) - (1 - y) * np.log(1 - s)), rel=1e-13)
+    np.testing.assert_allclose(binary_cross_entropy_grad(z, y), (s - y) / 18, rtol=1e-13)
+    big = np.array([[1e4, -1e4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert binary_cross_entropy(big, np.array([[0.0, 1.0]])) == pytest.approx(1e4)
+        np.testing.assert_allclose(binary_cross_entropy_grad(big, np.array([[1.0, 0.0]])), [[0.0, 0.0]], atol=1e-300)
+
+
+def test_binary_cross_entropy_targets_must_lie_between_0_and_1():
+    net = MLP([3, 2], loss="binary_cross_entropy")
+    with pytest.raises(ValueError, match="binary_cross_entropy needs targets between 0 and 1"):
+        net.loss_and_grads(np.zeros((2, 3)), np.array([[0.0, 2.0], [1.0, 0.0]]))
+
+
+# ---- bugs found by trying the package as a new user would (issue 11) ----
+
+def test_step_refuses_another_networks_gradients_with_as_many_values(rng):
+    "[3, 5, 2] and [15, 2] both have 32 values; the gradients of one must not move the other"
+    net, other = MLP([3, 5, 2], seed=0), MLP([15, 2], seed=0)
+    _, foreign = other.loss_and_grads(rng.normal(size=(4, 15)), rng.normal(size=(4, 2)))
+    before = [a.copy() for layer in net.params for a in layer]
+    with pytest.raises(ValueError, match="grads must be a list of 2"):
+        net.step(foreign, lr=0.1)
+    assert all(np.array_equal(a, b) for a, b in zip([a for layer in net.params for a in layer], before))
+    with pytest.raises(ValueError, match=r"network of sizes \[3, 5, 2\]"):
+        net.loss_and_grads(rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), out=foreign)
+
+
+def test_gradients_of_a_twin_network_are_accepted(rng):
+    "Same sizes and dtype: the gradient arrays fit, so step and out= take them"
+    a, b = MLP([3, 5, 2], seed=0), MLP([3, 5, 2], seed=1)
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    _, grads = b.loss_and_grads(X, y)
+    expected = [W - 0.1 * dW for (W, _), (dW, _) in zip(a.params, grads)]
+    a.step(grads, 0.1)
+    assert all(np.array_equal(W, e) for (W, _), e in zip(a.params, expected))
+    _, again = a.loss_and_grads(X, y, out=grads)
+    assert again is grads
+
+
+def test_activations_and_losses_of_your_own_are_not_replaced_by_namesakes(rng):
+    "An Activation called 'tanh' that is not tanh, and a Loss called 'mse' that is not the mean squared error"
+    cube = Activation("tanh", lambda z: z ** 3, lambda a: 3 * np.cbrt(a) ** 2)
+    half = Loss("mse", lambda o, y: 0.5 * np.mean((o - y) ** 2), lambda o, y: (o - y) / o.size)
+    net = MLP([3, 4, 2], activation=cube, loss=half, seed=0)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    (W1, b1), (W2, b2) = net.params
+    out = (X @ W1 + b1) ** 3 @ W2 + b2
+    np.testing.assert_allclose(net.forward(X), out, rtol=1e-13)
+    loss, grads = net.loss_and_grads(X, y)
+    assert loss == pytest.approx(0.5 * np.mean((out - y) ** 2), rel=1e-13)
+    from bpnotes.layers import backprop
+    from bpnotes.gradcheck import as_vector
+    assert rel_error(as_vector(grads), as_vector(backprop(X, list(net.params), y, cube, "identity", half))) < 1e-12
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p.append((np.ones((2, 2)), np.ones(2))),
+    lambda p: p.extend([]),
+    lambda p: p.insert(0, None),
+    lambda p: p.pop(),
+    lambda p: p.clear(),
+    lambda p: p.reverse(),
+    lambda p: p.__delitem__(0),
+    lambda p: p.__setitem__(0, None),
+    lambda p: p.__iadd__([]),
+])
+def test_params_cannot_be_changed_item_by_item(change):
+    net = MLP([3, 5, 2])
+    with pytest.raises(TypeError, match="cannot be changed item by item"):
+        change(net.params)
+    assert len(net.params) == 2
+
+
+def test_loss_of_and_check_batch(rng):
+    net = MLP([3, 5, 2], loss="softmax_cross_entropy", dtype=np.float32)
+    X, y = rng.integers(-2, 2, size=(4, 3)), rng.integers(0, 2, size=4)
+    Xc, yc = net.check_batch(X, y)
+    assert Xc.dtype == np.float32 and yc.dtype == np.intp
+    assert net.loss_of(X, y) == pytest.approx(net.loss_and_grads(X, y)[0], rel=1e-6)
+    assert len(net.activations(X)) == 3 and net.activations(X)[0].dtype == np.float32

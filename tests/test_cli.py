@@ -1,5 +1,6 @@
 """The `bpnotes` command: check passes and fails as it must, train reaches its accuracy, bad arguments exit 2."""
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -13,8 +14,11 @@ from bpnotes.cli import derivation_checks, main
 def test_check_passes_and_prints_the_table(capsys):
     assert main(["check", "--seed", "7"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and "of 23 checks passed" in out and "bpnotes check --seed 7" in out
-    assert "earlier layers, phi=relu" in out and "max rel. error" in out
+    counts = re.search(r"(\d+) of (\d+) checks passed", out)
+    assert "FAIL" not in out and counts and counts[1] == counts[2] and "bpnotes check --seed 7" in out
+    for row in ["three ways, phi = relu", "MLP vs backprop", "binary_cross_entropy", "erratum 2", "softmax: J^T"]:
+        assert row in out
+    assert max(len(line) for line in out.splitlines()) <= 80        # fits a terminal and the docs page
 
 
 def test_check_fails_with_status_1_when_a_derivation_is_wrong(monkeypatch, capsys):
@@ -33,31 +37,41 @@ def test_checks_are_fresh_and_reproducible():
 def test_train_digits_reaches_95_percent(capsys, tmp_path):
     plot = tmp_path / "curves.png"
     assert main(["train", "--data", "digits", "--plot", str(plot)]) == 0
-    out = capsys.readouterr().out
-    test_accuracy = float(out.split("test accuracy ")[-1].split("%")[0])
+    captured = capsys.readouterr()
+    test_accuracy = float(captured.out.split("test accuracy ")[-1].split("%")[0])
     assert test_accuracy >= 95 and plot.stat().st_size > 10_000
-    assert out.count("epoch ") == 20            # not a terminal: one plain line per epoch
+    assert captured.err.count("epoch ") == 20   # progress on stderr; not a terminal: one plain line per epoch
 
 
 @pytest.mark.parametrize("argv, words", [
     (["train", "--data", "mnist"], "invalid choice: 'mnist'"),
     (["train", "--lr", "-1"], "--lr must be a number > 0"),
     (["train", "--lr", "nan"], "--lr must be a number > 0"),
-    (["train", "--hidden", "0"], "--hidden must be one or more layer widths >= 1"),
-    (["train", "--hidden", "64,x"], "--hidden must be one or more layer widths >= 1"),
+    (["train", "--hidden", "0"], "--hidden takes widths >= 1"),
+    (["train", "--hidden", "64,x"], "--hidden takes widths >= 1"),
     (["train", "--epochs", "0"], "--epochs must be >= 1"),
     (["train", "--epochs", "ten"], "invalid int value: 'ten'"),
     (["train", "--batch-size", "-4"], "--batch-size must be >= 1"),
     (["train", "--activation", "swish"], "invalid choice: 'swish'"),
     (["train", "--plot", "/no/such/folder/x.png"], "the folder of '/no/such/folder/x.png' does not exist"),
     (["check", "--seed", "abc"], "invalid int value: 'abc'"),
-    (["fly"], "unknown command 'fly'"),
-    ([], "a command is needed"),
+    (["fly"], "invalid choice: 'fly'"),
+    ([], "the following arguments are required"),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(argv, words, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert words in err[-1] and err[-1].startswith("bpnotes")
+    assert len(err) == 1 and words in err[0] and err[0].startswith("bpnotes")
+
+
+def test_help_describes_every_option(capsys):
+    for argv, words in [(["--help"], ["check", "train"]),
+                        (["train", "--help"], ["--data", "--hidden", "--activation", "--epochs", "--lr",
+                                               "--batch-size", "--seed", "--plot"]),
+                        (["check", "--help"], ["--seed"])]:
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert all(w in out for w in words), out
 
 
 def test_the_console_script_is_installed():

@@ -68,10 +68,17 @@ def public_names():
                             if inspect.isfunction(f) and not m.startswith("_") and f.__qualname__.startswith(name))
 
 
-def test_every_public_name_has_a_show_doc_entry(pages):
-    documented = dc.documented_names(pages)
-    missing = [n for n in public_names() if n not in documented]
-    assert missing == [], f"no show_doc output for {missing}"
+def test_every_public_name_is_documented_once(pages):
+    "A show_doc entry, or its source shown on a page (then its methods are shown too), but not both"
+    documented, shown = dc.documented_names(pages), dc.shown_names(pages)
+    missing = [n for n in public_names() if n not in documented and n.split(".")[0] not in shown]
+    assert missing == [], f"neither a show_doc entry nor shown source for {missing}"
+    twice = sorted(documented & shown)
+    assert twice == [], f"shown as source and again as a show_doc block: {twice}"
+
+
+def test_no_code_block_scrolls_sideways(pages):
+    assert dc.check_code_width(pages) == []
 
 
 def test_errata_are_warning_callouts_with_anchors(pages):
@@ -128,6 +135,24 @@ def test_check_links_catches_a_broken_link():
     assert dc.check_links({"target.ipynb": target, "good.ipynb": good}) == []
     assert "no page missing.html" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](missing.html)"))})[0]
     assert "no anchor #nope" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](target.html#nope)"))})[0]
+
+
+def test_check_code_width_catches_a_long_line_in_code_signatures_and_outputs():
+    ok = page(code("#| fig-cap: " + "x" * 100 + "\nprint(1)", [{"output_type": "stream", "text": "short\n"}]))
+    assert dc.check_code_width({"ok.ipynb": ok}) == []
+    long = "y = " + "1 + " * 30 + "1"
+    assert "code line of" in dc.check_code_width({"bad.ipynb": page(code(long))})[0]
+    assert "output line of" in dc.check_code_width(
+        {"bad.ipynb": page(code("print()", [{"output_type": "stream", "text": long}]))})[0]
+    signature = {"output_type": "display_data", "data": {"text/markdown": f"### f\n\n```python\n{long}\n```\n"}}
+    assert "signature line of" in dc.check_code_width({"bad.ipynb": page(code("show_doc(f)", [signature]))})[0]
+    assert "code line of" in dc.check_code_width({"bad.ipynb": page(md(f"```python\n{long}\n```"))})[0]
+
+
+def test_shown_names_finds_the_definitions_on_a_page():
+    shown = dc.shown_names({"a.ipynb": page(code("#| exports: true\ndef f(x): return x\nclass C: pass\ng = 1"),
+                                            code("def helper(): pass"))})
+    assert shown == {"f", "C"}          # a helper defined in an ordinary cell is not part of the package
 
 
 def test_check_sidebar_catches_a_missing_or_unknown_page():

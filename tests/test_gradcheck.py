@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bpnotes.gradcheck import GradientCheckError, check_grads, check_mlp, numeric_grad
-from bpnotes.layers import MLP, two_layer_grads
+from bpnotes.layers import two_layer_grads
+from bpnotes.mlp import MLP
 from bpnotes.loss import mse
 from bpnotes.mistakes import MISTAKES, backprop, check_mistake, forgot_phi_prime, mse_loss
 from bpnotes.single_value import ACTIVATIONS
@@ -38,7 +39,7 @@ def test_every_mistake_is_rejected_and_its_fix_passes(name, shape, seed):
 @settings(max_examples=examples(60), deadline=None)
 @given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), B=st.integers(1, 6),
        activation=st.sampled_from(["sigmoid", "tanh", "relu", "identity"]),
-       loss=st.sampled_from(["mse", "softmax_cross_entropy"]), seed=st.integers(0, 2**32 - 1),
+       loss=st.sampled_from(["mse", "softmax_cross_entropy", "binary_cross_entropy"]), seed=st.integers(0, 2**32 - 1),
        dtype=st.sampled_from([np.float64, np.float32]))
 def test_every_mlp_gradient_passes(sizes, B, activation, loss, seed, dtype):
     "Random depths, widths, batches (1 included), activations, losses and both dtypes: never a false alarm"

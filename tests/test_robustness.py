@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bpnotes.layers import MLP, hidden_delta, two_layer_grads
+from bpnotes.gradcheck import rel_error, richardson_difference
+from bpnotes.layers import hidden_delta, two_layer_grads
 from bpnotes.loss import get_loss, mse, one_hot, sgd_update, softmax_cross_entropy, softmax_cross_entropy_grad
-from bpnotes.single_value import central_difference, rel_error
+from bpnotes.mlp import MLP
 from bpnotes.vector import dense, output_layer_grads, weight_grad
 from conftest import examples
 
@@ -37,9 +38,13 @@ Z73, W35, B5, W52, B2 = np.zeros((7, 3)), np.zeros((3, 5)), np.zeros(5), np.zero
     (lambda: two_layer_grads(Z73, W35, B5, np.zeros((4, 2)), B2, np.zeros((7, 2))), ValueError, r"W_h has shape \(4, 2\) but W_i has p = 5"),
     (lambda: sgd_update([1.0, 2.0], np.ones(2), 0.1), TypeError, "theta must be a float numpy array"),
     (lambda: sgd_update(np.ones(2), np.ones(3), 0.1), ValueError, r"grad has shape \(3,\) but theta has shape \(2,\)"),
-    (lambda: central_difference(lambda x: 0.0, [1.0, 2.0], 0), TypeError, "x must be a float32 or float64 numpy array"),
-    (lambda: central_difference(lambda x: 0.0, np.ones(2, dtype=np.float32), 0, eps=1e-12), ValueError, "too small for float32"),
-    (lambda: get_loss("hinge"), ValueError, "'mse', 'softmax_cross_entropy'"),
+    (lambda: richardson_difference(lambda x: 0.0, [1.0, 2.0], 0), TypeError, "x must be a float32 or float64 numpy array"),
+    (lambda: richardson_difference(lambda x: 0.0, np.ones(2, dtype=np.float32), 0, eps=1e-12), ValueError,
+     "too small for float32"),
+    (lambda: richardson_difference(lambda x: 0.0, np.ones(2), 0, order=3), ValueError, "order must be 2, 4 or 6"),
+    (lambda: get_loss("hinge"), ValueError, "'mse', 'softmax_cross_entropy', 'binary_cross_entropy'"),
+    (lambda: get_loss("softmax_cross_entropy", psi="tanh"), ValueError, "takes logits"),
+    (lambda: sgd_update(np.ones(2), np.ones(2), -1.0), ValueError, "lr must be a finite number > 0"),
     (lambda: rel_error(np.ones(2), np.ones(3)), ValueError, "equal shapes"),
 ])
 def test_section_functions_explain_bad_input(call, exc, words):
@@ -89,7 +94,7 @@ def test_logits_of_ten_thousand_give_finite_exact_gradients(activation, rng):
     lse = np.logaddexp.reduce(logits, axis=1)               # an independent stable log-sum-exp
     assert loss == pytest.approx(np.mean(lse - logits[np.arange(6), y]), rel=1e-12)
     delta = (np.exp(logits - lse[:, None]) - np.eye(3)[y]) / 6
-    A = net._activations(np.asarray(X))[-2]
+    A = net.activations(X)[-2]
     np.testing.assert_allclose(grads[-1][0], A.T @ delta, rtol=1e-10, atol=1e-12)
 
 
@@ -135,7 +140,8 @@ def unchanged(net, before):
 
 
 @settings(max_examples=examples(300), deadline=None)
-@given(loss=st.sampled_from(["mse", "softmax_cross_entropy"]), X=garbage, y=garbage, grads=garbage, lr=garbage)
+@given(loss=st.sampled_from(["mse", "softmax_cross_entropy", "binary_cross_entropy"]), X=garbage, y=garbage,
+       grads=garbage, lr=garbage)
 def test_malformed_input_gets_a_clean_exception_and_changes_nothing(loss, X, y, grads, lr):
     "Never an IndexError, AttributeError or numpy warning from inside; never a changed parameter"
     net = MLP([3, 4, 2], loss=loss, seed=0)

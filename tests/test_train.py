@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from bpnotes.layers import MLP
+from bpnotes.mlp import MLP
 from bpnotes.train import accuracy, digits, evaluate, fit, predict, spiral, standardize, train_test_split, xor
 
 
@@ -99,3 +99,50 @@ def test_fit_rejects_bad_arguments_before_training(kwargs, words):
 def test_fit_checks_the_data_against_the_network():
     with pytest.raises(ValueError, match="first layer expects 2 features"):
         fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), np.zeros((4, 3)), np.zeros(4, dtype=int), epochs=1, lr=0.1, batch_size=2)
+
+
+def test_progress_is_plain_lines_when_not_a_terminal(capsys):
+    "Captured output is not a TTY: one line per epoch on stderr, nothing on stdout"
+    X, y = xor(n=32, seed=0)
+    fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=3, lr=0.1, batch_size=8, progress=True)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 3 and lines[-1].startswith("epoch 3/3  loss")
+
+
+def test_progress_is_a_tqdm_bar_on_a_terminal(monkeypatch):
+    "On a terminal the progress is tqdm's bar, which ends at the number of epochs"
+    import io
+    import bpnotes.train as train
+    class Terminal(io.StringIO):
+        def isatty(self): return True
+    stream = Terminal()
+    monkeypatch.setattr(train.sys, "stderr", stream)
+    X, y = xor(n=32, seed=0)
+    fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=4, lr=0.1, batch_size=8, progress=True)
+    text = stream.getvalue()
+    assert "4/4" in text and "epoch" in text and "\r" in text          # a bar redrawn in place
+
+
+def test_progress_stops_with_a_diverging_run(capsys):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(200, 1))
+    history = fit(MLP([1, 32, 1], loss="mse", seed=0), X, np.sin(2 * X), epochs=60, lr=1.0, batch_size=20,
+                  progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert history["diverged_at"] and len(lines) == history["diverged_at"] - 1
+
+
+def test_evaluate_reports_overflow_in_words():
+    net = MLP([2, 3, 1], loss="mse", seed=0)
+    for W, _ in net.params:
+        W *= 1e200
+    with pytest.raises(FloatingPointError, match="learning rate is too high"):
+        evaluate(net, np.ones((2, 2)), np.ones((2, 1)))
+
+
+def test_binary_cross_entropy_network_learns_xor_and_predicts_from_logits():
+    X, y = xor(n=200, seed=0)
+    net = MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
+    fit(net, X, y[:, None].astype(float), epochs=100, lr=0.5, batch_size=16)
+    assert accuracy(net, X, y) > 0.9
