@@ -136,6 +136,9 @@ def check_links(pages):
         for i, cell in enumerate(nb["cells"]):
             if cell["cell_type"] != "markdown":
                 continue
+            # nbdev links `name` in backticks to its docs; inside a link's text that nests a link in a link
+            problems += [f"{name}, cell {i}: a link inside a link: {m[:60]}"
+                         for m in re.findall(r"\[[^\]\n]*\[`[^`\n]+`\]\([^)\n]*\)[^\]\n]*\]\(", source(cell))]
             for target in re.findall(r"\]\(([^)\s]+)\)", _strip_code(source(cell))):
                 if re.match(r"^[a-z]+:", target):
                     continue

@@ -135,6 +135,8 @@ def test_check_links_catches_a_broken_link():
     assert dc.check_links({"target.ipynb": target, "good.ipynb": good}) == []
     assert "no page missing.html" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](missing.html)"))})[0]
     assert "no anchor #nope" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](target.html#nope)"))})[0]
+    nested = page(md("the [fast [`MLP`](target.html#mlp)](target.html) page"))   # as nbdev links `MLP`
+    assert "a link inside a link" in dc.check_links({"target.ipynb": target, "bad.ipynb": nested})[0]
 
 
 def test_check_code_width_catches_a_long_line_in_code_signatures_and_outputs():

@@ -17,16 +17,16 @@ Z73, W35, B5, W52, B2 = np.zeros((7, 3)), np.zeros((3, 5)), np.zeros(5), np.zero
 
 
 @pytest.mark.parametrize("call, exc, words", [
-    (lambda: dense(Z73, np.zeros((4, 5)), B5), ValueError, r"dense: W has shape \(4, 5\) but A has i = 3"),
-    (lambda: dense(Z73, W35, np.zeros(3)), ValueError, r"dense: b has shape \(3,\) but W has o = 5"),
-    (lambda: dense(np.zeros(3), W35, B5), ValueError, r"A must be 2-D with shape \(B, i\), got shape \(3,\)"),
+    (lambda: dense(Z73, np.zeros((4, 5)), B5), ValueError, r"dense: W has shape \(4, 5\) but A has fan_in = 3"),
+    (lambda: dense(Z73, W35, np.zeros(3)), ValueError, r"dense: b has shape \(3,\) but W has fan_out = 5"),
+    (lambda: dense(np.zeros(3), W35, B5), ValueError, r"A must be 2-D with shape \(B, fan_in\), got shape \(3,\)"),
     (lambda: dense([[1, 2], [3]], W35, B5), ValueError, "A must be a rectangular array of numbers"),
     (lambda: dense(Z73.astype(np.float16), W35, B5), TypeError, "A is float16"),
     (lambda: dense(Z73.astype(complex), W35, B5), TypeError, "A must hold real numbers, got dtype complex128"),
     (lambda: dense([["a", "b", "c"]], W35, B5), TypeError, "A must hold real numbers"),
     (lambda: dense(np.full((7, 3), np.inf), W35, B5), ValueError, "A contains NaN or infinite values"),
     (lambda: weight_grad(Z73, np.zeros((6, 5))), ValueError, r"delta has shape \(6, 5\) but A has B = 7"),
-    (lambda: hidden_delta(np.zeros((7, 2)), W35, np.zeros((7, 3))), ValueError, r"W has shape \(3, 5\) but delta has o = 2"),
+    (lambda: hidden_delta(np.zeros((7, 2)), W35, np.zeros((7, 3))), ValueError, r"W has shape \(3, 5\) but delta has fan_out = 2"),
     (lambda: mse(np.zeros((7, 2)), np.zeros((7, 3))), ValueError, r"mse: y has shape \(7, 3\) but o has n = 2"),
     (lambda: mse(np.zeros((7, 2)), None), TypeError, "y must hold real numbers"),
     (lambda: softmax_cross_entropy(np.zeros((3, 2)), [0, 1, 2]), ValueError, r"labels must lie in \[0, 2\)"),
