@@ -145,12 +145,16 @@ def build_loss(
 )->Node:
     "The loss node, built from the operations above (a mean, as in section 2)"
     loss, Z = get_loss(loss), _value(out)
+    if loss is not LOSSES['softmax_cross_entropy'] and np.shape(y) != Z.shape:
+        raise ValueError(f"y has shape {np.shape(y)} but {loss.name} needs "
+                         f"targets shaped like the outputs, {Z.shape}")
     if loss is LOSSES['mse']:
         e = out - y
         return sum_over(e * e) * (1 / Z.size)
     if loss is LOSSES['binary_cross_entropy']:   # −y log σ − (1 − y) log(1 − σ)
         return sum_over(softplus(out) - out * y) * (1 / Z.size)
-    onehot = np.eye(Z.shape[1])[check_labels(y, Z.shape[1], len(Z))]
+    labels = check_labels(y, Z.shape[1], len(Z))
+    onehot = np.eye(Z.shape[1], dtype=Z.dtype)[labels]
     shifted = out - Z.max(axis=1, keepdims=True)      # a constant shift
     log_sum = log(sum_over(exp(shifted), axis=1))
     return sum_over(log_sum - sum_over(shifted * onehot, axis=1)) * (1 / len(Z))

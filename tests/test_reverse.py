@@ -146,6 +146,8 @@ def test_bad_input_gets_a_clear_error():
     with pytest.raises(ValueError, match="output activation must be 'identity'"):
         reverse_mode_grads(np.ones((2, 3)), [(np.ones((3, 2)), np.zeros(2))], np.array([0, 1]),
                            psi="sigmoid", loss="softmax_cross_entropy")
+    with pytest.raises(ValueError, match=r"y has shape \(2,\) but mse needs .* \(2, 3\)"):
+        build_loss(Node(np.ones((2, 3))), np.ones(2), "mse")
     with pytest.raises(ValueError, match="labels must lie in"):
         build_loss(Node(np.ones((2, 3))), np.array([0, 3]), "softmax_cross_entropy")
 
