@@ -115,9 +115,12 @@ def check_figures(pages):
 
 
 def anchors(nb):
-    "Explicit `{#id}` anchors and Pandoc's automatic heading ids of one page"
+    "Explicit `{#id}` anchors, Pandoc's automatic heading ids, and show_doc's headings (nbdev's link targets)"
     ids = set()
     for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            md = "".join(out.get("data", {}).get("text/markdown", ""))
+            ids.update(name.lower() for name in re.findall(r"^#+\s+(\S+)\s*$", md, flags=re.M))
         if cell["cell_type"] != "markdown":
             continue
         text = source(cell)
@@ -128,8 +131,11 @@ def anchors(nb):
     return ids
 
 
+SITE = "https://bpnotes.github.io/bpnotes/"   # nbdev.yml's site-url: nbdev links names in backticks to it
+
+
 def check_links(pages):
-    "Relative links point at pages of the site, and at anchors those pages have"
+    "Relative links, and nbdev's links to the site, point at pages of the site and at anchors they have"
     by_html = {front_matter(nb).get("output-file", name): nb for name, nb in pages.items()}
     problems = []
     for name, nb in pages.items():
@@ -140,7 +146,9 @@ def check_links(pages):
             problems += [f"{name}, cell {i}: a link inside a link: {m[:60]}"
                          for m in re.findall(r"\[[^\]\n]*\[`[^`\n]+`\]\([^)\n]*\)[^\]\n]*\]\(", source(cell))]
             for target in re.findall(r"\]\(([^)\s]+)\)", _strip_code(source(cell))):
-                if re.match(r"^[a-z]+:", target):
+                if target.startswith(SITE):
+                    target = target[len(SITE):]
+                elif re.match(r"^[a-z]+:", target):
                     continue
                 page, _, anchor = target.partition("#")
                 dest = by_html.get(page) if page else nb

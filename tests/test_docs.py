@@ -135,6 +135,13 @@ def test_check_links_catches_a_broken_link():
     assert dc.check_links({"target.ipynb": target, "good.ipynb": good}) == []
     assert "no page missing.html" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](missing.html)"))})[0]
     assert "no anchor #nope" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md("[a](target.html#nope)"))})[0]
+    site = "https://bpnotes.github.io/bpnotes/"
+    assert dc.check_links({"target.ipynb": target, "good.ipynb": page(md(f"[x]({site}target.html#err-one)"))}) == []
+    assert "no anchor #nope" in dc.check_links({"target.ipynb": target, "bad.ipynb": page(md(f"[x]({site}target.html#nope)"))})[0]
+    documented = page(code("show_doc(f)", [{"output_type": "display_data", "data": {"text/markdown": "### MLP.step\n"}}]),
+                      md("see below []{#backprop}"), output_file="target.html")
+    assert dc.check_links({"target.ipynb": documented, "good.ipynb": page(md(f"[a]({site}target.html#mlp.step), "
+                                                                            f"[b]({site}target.html#backprop)"))}) == []
     nested = page(md("the [fast [`MLP`](target.html#mlp)](target.html) page"))   # as nbdev links `MLP`
     assert "a link inside a link" in dc.check_links({"target.ipynb": target, "bad.ipynb": nested})[0]
 
