@@ -193,7 +193,8 @@ def check_code_width(pages, limit=80):
     for name, nb in pages.items():
         for i, cell in enumerate(nb["cells"]):
             if cell["cell_type"] == "code":
-                blocks = [("code", [l for l in source(cell).splitlines() if not l.startswith("#|")])]
+                shown = not re.search(r"^#\|\s*echo:\s*false", source(cell), flags=re.M)
+                blocks = [("code", [l for l in source(cell).splitlines() if shown and not l.startswith("#|")])]
                 for out in cell.get("outputs", []):
                     text = out.get("text") or out.get("data", {}).get("text/plain")
                     markdown = out.get("data", {}).get("text/markdown")

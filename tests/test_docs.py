@@ -151,6 +151,7 @@ def test_check_code_width_catches_a_long_line_in_code_signatures_and_outputs():
     assert dc.check_code_width({"ok.ipynb": ok}) == []
     long = "y = " + "1 + " * 30 + "1"
     assert "code line of" in dc.check_code_width({"bad.ipynb": page(code(long))})[0]
+    assert dc.check_code_width({"ok.ipynb": page(code("#| echo: false\n" + long))}) == []   # not shown
     assert "output line of" in dc.check_code_width(
         {"bad.ipynb": page(code("print()", [{"output_type": "stream", "text": long}]))})[0]
     signature = {"output_type": "display_data", "data": {"text/markdown": f"### f\n\n```python\n{long}\n```\n"}}
