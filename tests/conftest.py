@@ -74,3 +74,16 @@ def networks():
     return st.tuples(st.lists(st.integers(1, 7), min_size=2, max_size=5),
                      st.sampled_from(["sigmoid", "tanh", "relu", "identity"]), st.sampled_from(PAIRS),
                      st.integers(1, 9), st.integers(0, 2**32 - 1)).map(lambda t: (t[0], t[1], *t[2], t[3], t[4]))
+
+
+def near_a_relu_kink(net, X, margin=1e-3):
+    "True when a ReLU pre-activation is so close to 0 that float32 rounding may put it on the other side"
+    if "relu" not in (net.activation.name, net.output_activation.name):
+        return False
+    A = X.astype(np.float64)
+    for W, b in net.params:
+        Z = A @ W.astype(np.float64) + b.astype(np.float64)
+        if np.abs(Z).min() < margin:
+            return True
+        A = net.activation(Z)
+    return False

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from autograd import grad
 from autograd.scipy.special import logsumexp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from bpnotes.gradcheck import as_vector, rel_error
 from bpnotes.layers import backprop, network_loss
 from conftest import PAIRS, examples
 from conftest import networks as problems
+from conftest import near_a_relu_kink
 from conftest import random_mlp as make
 
 ORACLE_ACTIVATIONS = {
@@ -77,6 +78,9 @@ def test_backprop_matches_autograd_float64(problem):
 @given(problems())
 def test_mlp_float32_matches_autograd_to_single_precision(problem):
     net, X, y = make(*problem, dtype=np.float32)
+    # at a ReLU pre-activation within rounding of 0, float32 and float64 may take different sides of the kink,
+    # and so different slopes (0 or 1): no tolerance could make that agree, so such draws are not compared
+    assume(not near_a_relu_kink(net, X))
     assert worst_error(net, X, y) <= 2e-4
 
 

@@ -8,7 +8,7 @@ are measured over the whole gradient vector, the one measure used everywhere (`g
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from bpnotes.gradcheck import as_vector, rel_error, three_ways
 from bpnotes.layers import backprop, two_layer_grads, two_layer_loss
@@ -16,7 +16,7 @@ from bpnotes.loss import output_layer_grads_per_value
 from bpnotes.mlp import MLP
 from bpnotes.single_value import ACTIVATIONS
 from bpnotes.vector import output_layer_grads
-from conftest import PAIRS, examples, networks, random_biases, random_mlp, targets
+from conftest import PAIRS, examples, near_a_relu_kink, networks, random_biases, random_mlp, targets
 
 m, p, n = 3, 5, 2
 
@@ -62,6 +62,8 @@ def test_mlp_matches_backprop_float64(network):
 @given(networks())
 def test_mlp_matches_backprop_float32(network):
     "Both in float32 end to end; they differ only in the order of the sums, so by float32 rounding"
+    net, X, _ = random_mlp(*network, np.float32)
+    assume(not near_a_relu_kink(net, X))      # rounding could put a ReLU on either side of its kink
     grads, expected = mlp_and_backprop(*network, np.float32)
     assert as_vector(grads).dtype == as_vector(expected).dtype == np.float32
     assert rel_error(as_vector(grads), as_vector(expected)) <= 1e-4
