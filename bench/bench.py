@@ -211,10 +211,23 @@ def others_load(before, after):
     return max(0.0, ((b1 - b0) - (o1 - o0)) / max(1, t1 - t0))
 
 
+def wait_until_quiet(max_share=0.05, timeout_s=600):
+    "On a shared machine: wait until other processes use less than max_share of the CPUs for 2 s"
+    start = time.time()
+    while time.time() - start < timeout_s:
+        before = _cpu_ticks(); time.sleep(2)
+        if others_load(before, _cpu_ticks()) < max_share: return True
+    return False
+
+
 def time_steps(impls, config, dtype, loss, rounds, block_s=0.1, pause_s=0.25):
     "Per implementation: the time of one step in each of `rounds` blocks, in ms (see the module's docstring)"
     params, X, y = problem(config, dtype, loss)
-    steps = {name: IMPLS[name](params, X, y, loss)[0] for name in impls}
+    return time_blocks({name: IMPLS[name](params, X, y, loss)[0] for name in impls}, rounds, block_s, pause_s)
+
+
+def time_blocks(steps, rounds, block_s=0.1, pause_s=0.25):
+    "{name: step function} -> ({name: ms per step in each block}, {name: steps per block}, others' CPU share)"
     counts = {}
     for name, step in steps.items():                  # warm up (JAX compiles here), then size the blocks
         step(); step()
@@ -222,8 +235,8 @@ def time_steps(impls, config, dtype, loss, rounds, block_s=0.1, pause_s=0.25):
         while n < 3 or time.perf_counter() - start < block_s / 4:
             step(); n += 1
         counts[name] = max(3, math.ceil(block_s / ((time.perf_counter() - start) / n)))
-    times = {name: [] for name in impls}
-    names = list(impls)
+    times = {name: [] for name in steps}
+    names = list(steps)
     before = _cpu_ticks()
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:      # rotated: nobody always goes first
@@ -299,6 +312,8 @@ def main():
     p.add_argument('--losses', default='mse,softmax_cross_entropy')
     p.add_argument('--impls', help='comma-separated subset of numpy,torch,jax (bpnotes and the bound always run)')
     p.add_argument('--json', help='also write the results to this JSON file')
+    p.add_argument('--wait-quiet', action='store_true',
+                   help='on a shared machine, wait before each configuration until other processes are idle')
     p.add_argument('--memory-child', nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child: return memory_child(*args.memory_child)
@@ -327,6 +342,7 @@ def main():
                 tol = 1e-10 if dtype == 'float64' else 1e-3
                 bad = {k: v for k, v in agree.items() if not v <= tol}
                 if bad: sys.exit(f"{config} {dtype} {loss}: gradients disagree with bpnotes' {bad}; not timing them")
+                if args.wait_quiet: wait_until_quiet()
                 times, counts, load = time_steps(impls, config, dtype, loss, rounds, args.block_ms / 1e3)
                 med = {name: float(np.median(t)) for name, t in times.items()}
                 floor = med.get('GEMMs only', float('nan'))
@@ -348,7 +364,8 @@ def main():
                                               for k, v in times.items()}))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(machine=info, rounds=rounds, block_ms=args.block_ms, results=results), f, indent=1)
+            json.dump(dict(machine=info, rounds=rounds, block_ms=args.block_ms, command=' '.join(sys.argv),
+                           results=results), f, indent=1)
 
 
 if __name__ == '__main__':
