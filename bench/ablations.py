@@ -121,11 +121,15 @@ def ladder(rounds, configs, dtypes, wait_quiet=False):
                 g = np.concatenate([a.ravel() for layer in grads() for a in layer])
                 err = np.abs(g - ref).max() / np.abs(ref).max()
                 assert err < (1e-12 if dtype == 'float64' else 1e-4), (config, dtype, name, err)
-            if wait_quiet: bench.wait_until_quiet()
-            times, _, load = bench.time_blocks({k: v[0] for k, v in impls.items()}, rounds, block_s=0.05,
-                                               pause_s=0.05)
+            steps, best = {k: v[0] for k, v in impls.items()}, None
+            for _ in range(3 if wait_quiet else 1):          # again if other processes took the CPUs
+                if wait_quiet: bench.wait_until_quiet()
+                result = bench.time_blocks(steps, rounds, block_s=0.05, pause_s=0.05)
+                if best is None or result[2] < best[2]: best = result
+                if best[2] < 0.05: break
+            times, _, load = best
             sizes, B = bench.CONFIGS[config]
-            print(f"\n{config} {sizes} batch {B}, {dtype} (other processes: {load:.0%} of the CPUs)")
+            print(f"\n{config} {sizes} batch {B}, {dtype} (others used {load:.0%} of the CPUs)")
             before, rows = None, {}
             for name, t in times.items():
                 ms = rows[name] = float(np.median(t))
@@ -298,7 +302,8 @@ def main():
     p.add_argument('--dtypes', default='float32,float64')
     p.add_argument('--json', help='also write the results to this JSON file')
     p.add_argument('--wait-quiet', action='store_true',
-                   help='on a shared machine, wait before each configuration until other processes are idle')
+                   help='on a shared machine, wait before each configuration until other processes are idle, '
+                        'and time it again (up to 3 times) if they used more than 5%% of the CPUs meanwhile')
     args = p.parse_args()
     rounds = 5 if args.quick else 15
     parts, configs, dtypes = args.parts.split(','), args.configs.split(','), args.dtypes.split(',')

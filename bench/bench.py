@@ -220,6 +220,17 @@ def wait_until_quiet(max_share=0.05, timeout_s=600):
     return False
 
 
+def timed_quietly(impls, config, dtype, loss, rounds, block_s, wait_quiet, attempts=3, max_share=0.05):
+    "time_steps; with wait_quiet, after a quiet spell, and again (up to `attempts`) if others took the CPUs"
+    best = None
+    for _ in range(attempts if wait_quiet else 1):
+        if wait_quiet: wait_until_quiet(max_share)
+        result = time_steps(impls, config, dtype, loss, rounds, block_s)
+        if best is None or result[2] < best[2]: best = result
+        if best[2] < max_share: break
+    return best
+
+
 def time_steps(impls, config, dtype, loss, rounds, block_s=0.1, pause_s=0.25):
     "Per implementation: the time of one step in each of `rounds` blocks, in ms (see the module's docstring)"
     params, X, y = problem(config, dtype, loss)
@@ -313,7 +324,8 @@ def main():
     p.add_argument('--impls', help='comma-separated subset of numpy,torch,jax (bpnotes and the bound always run)')
     p.add_argument('--json', help='also write the results to this JSON file')
     p.add_argument('--wait-quiet', action='store_true',
-                   help='on a shared machine, wait before each configuration until other processes are idle')
+                   help='on a shared machine, wait before each configuration until other processes are idle, '
+                        'and time it again (up to 3 times) if they used more than 5%% of the CPUs meanwhile')
     p.add_argument('--memory-child', nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child: return memory_child(*args.memory_child)
@@ -342,8 +354,8 @@ def main():
                 tol = 1e-10 if dtype == 'float64' else 1e-3
                 bad = {k: v for k, v in agree.items() if not v <= tol}
                 if bad: sys.exit(f"{config} {dtype} {loss}: gradients disagree with bpnotes' {bad}; not timing them")
-                if args.wait_quiet: wait_until_quiet()
-                times, counts, load = time_steps(impls, config, dtype, loss, rounds, args.block_ms / 1e3)
+                times, counts, load = timed_quietly(impls, config, dtype, loss, rounds, args.block_ms / 1e3,
+                                                    args.wait_quiet)
                 med = {name: float(np.median(t)) for name, t in times.items()}
                 floor = med.get('GEMMs only', float('nan'))
                 memory = ({name: peak_memory(name, config, dtype, loss) for name in impls if name != 'GEMMs only'}
