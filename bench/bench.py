@@ -1,28 +1,37 @@
 """Time one training step (loss_and_grads + step) of an MLP: bpnotes against plain numpy, PyTorch and JAX.
 
-    python bench/bench.py            # every configuration, float32 and float64, both losses (a few minutes)
-    python bench/bench.py --quick    # fewer repeats (under a minute)
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench.py          # everything, a few minutes
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench.py --quick  # 3 rounds instead of 7
 
 Configurations (tanh hidden layers): tiny [2,16,16,1] batch 64, MNIST-like [784,128,10] batch 128, large
-[1024,1024,1024,10] batch 256. Before timing, every implementation's gradients are compared with bpnotes' on
-the same weights and data. Timings are interleaved (one step of each implementation in turn, after warm-up)
-and reported as median and min-max in milliseconds, with each implementation's ratio to the lower bound: the
-step's own matrix multiplies (forward, weight gradients, deltas) timed alone with numpy's BLAS at the same
-shapes. Peak memory per step is measured in a fresh process per implementation (RSS high-water mark during
-the steps, above the memory held before the first step). PyTorch and JAX are used when installed.
+[1024,1024,1024,10] batch 256; float32 and float64; mean squared error and softmax cross-entropy. Before timing,
+every implementation's gradients are compared with bpnotes' on the same weights and data.
+
+The protocol: each implementation is timed in blocks of consecutive steps (one untimed step, then at least
+--block-ms of timed steps and at least 3), as a training loop runs them, so that a step finds the caches as the
+previous step of the same implementation left them. Blocks are rotated between the implementations, for --rounds
+rounds, with a pause before each block so that the previous library's worker threads have gone to sleep; a
+step's time is its block's time divided by its number of steps, and the result is the median over rounds (with
+the min and max). The lower bound, "GEMMs only", is the step's own matrix multiplies (forward, weight gradients,
+deltas) alone with numpy's BLAS at the same shapes. Peak memory per step is measured in a fresh process per
+implementation (RSS high-water mark during the steps, above the memory held before the first step). PyTorch and
+JAX are used when installed.
+
+numpy's BLAS (OpenBLAS) picks its kernel for the CPU it finds, unless OPENBLAS_CORETYPE forces one and
+OPENBLAS_L2_SIZE overrides the cache size it plans for: machines that set them for safety get an older, slower
+kernel than a user's machine would. Run with both unset, as above; the output records them and the kernel
+(threadpoolctl), and warns when they are set.
 """
 import os
 
-# Threads that spin while waiting steal the second core from whichever library runs next in an interleaved
-# benchmark: OpenBLAS (numpy) spins ~0.1 s after each call by default, OpenMP (PyTorch) too. Both are told to
-# sleep instead; set before numpy or torch is imported.
-os.environ.setdefault('OPENBLAS_THREAD_TIMEOUT', '4')
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+KERNEL_VARIABLES = ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE')
+ENVIRONMENT = {k: os.environ.get(k) for k in KERNEL_VARIABLES}     # as this process started, before numpy
 
 import argparse
 import gc
 import importlib.util
 import json
+import math
 import platform
 import re
 import subprocess
@@ -188,19 +197,70 @@ def agreement(impls, config, dtype, loss):
     return out
 
 
-def time_steps(impls, config, dtype, loss, repeats, warmup=3):
+def _cpu_ticks():
+    "(ticks the whole machine spent busy, ticks in all, ticks this process spent) from /proc"
+    fields = list(map(int, open('/proc/stat').readline().split()[1:]))
+    busy = sum(fields) - fields[3] - fields[4]                   # all but idle and iowait
+    own = sum(map(int, open('/proc/self/stat').read().rsplit(')', 1)[1].split()[11:13]))   # utime, stime
+    return busy, sum(fields), own
+
+
+def others_load(before, after):
+    "Share of the machine's CPU time that other processes used between two _cpu_ticks() readings"
+    (b0, t0, o0), (b1, t1, o1) = before, after
+    return max(0.0, ((b1 - b0) - (o1 - o0)) / max(1, t1 - t0))
+
+
+def wait_until_quiet(max_share=0.05, timeout_s=600):
+    "On a shared machine: wait until other processes use less than max_share of the CPUs for 2 s"
+    start = time.time()
+    while time.time() - start < timeout_s:
+        before = _cpu_ticks(); time.sleep(2)
+        if others_load(before, _cpu_ticks()) < max_share: return True
+    return False
+
+
+def timed_quietly(impls, config, dtype, loss, rounds, block_s, wait_quiet, attempts=3, max_share=0.05):
+    "time_steps; with wait_quiet, after a quiet spell, and again (up to `attempts`) if others took the CPUs"
+    best = None
+    for _ in range(attempts if wait_quiet else 1):
+        if wait_quiet: wait_until_quiet(max_share)
+        result = time_steps(impls, config, dtype, loss, rounds, block_s)
+        if best is None or result[2] < best[2]: best = result
+        if best[2] < max_share: break
+    return best
+
+
+def time_steps(impls, config, dtype, loss, rounds, block_s=0.1, pause_s=0.25):
+    "Per implementation: the time of one step in each of `rounds` blocks, in ms (see the module's docstring)"
     params, X, y = problem(config, dtype, loss)
-    steps = {name: IMPLS[name](params, X, y, loss)[0] for name in impls}
-    for step in steps.values():
-        for _ in range(warmup): step()
-    times = {name: [] for name in impls}
-    gc.disable()
-    try:
-        for _ in range(repeats):                       # interleaved: every implementation sees the same machine state
-            for name, step in steps.items():
-                start = time.perf_counter(); step(); times[name].append(time.perf_counter() - start)
-    finally: gc.enable()
-    return {name: np.array(t) * 1e3 for name, t in times.items()}
+    return time_blocks({name: IMPLS[name](params, X, y, loss)[0] for name in impls}, rounds, block_s, pause_s)
+
+
+def time_blocks(steps, rounds, block_s=0.1, pause_s=0.25):
+    "{name: step function} -> ({name: ms per step in each block}, {name: steps per block}, others' CPU share)"
+    counts = {}
+    for name, step in steps.items():                  # warm up (JAX compiles here), then size the blocks
+        step(); step()
+        start = time.perf_counter(); n = 0
+        while n < 3 or time.perf_counter() - start < block_s / 4:
+            step(); n += 1
+        counts[name] = max(3, math.ceil(block_s / ((time.perf_counter() - start) / n)))
+    times = {name: [] for name in steps}
+    names = list(steps)
+    before = _cpu_ticks()
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:      # rotated: nobody always goes first
+            step, n = steps[name], counts[name]
+            time.sleep(pause_s)                       # the previous library's spinning threads fall asleep
+            gc.collect(); gc.disable()
+            try:
+                step()                                # untimed: the caches as this implementation's loop has them
+                start = time.perf_counter()
+                for _ in range(n): step()
+                times[name].append((time.perf_counter() - start) / n * 1e3)
+            finally: gc.enable()
+    return {name: np.array(t) for name, t in times.items()}, counts, others_load(before, _cpu_ticks())
 
 
 def _status(field):
@@ -226,32 +286,63 @@ def peak_memory(impl, config, dtype, loss):
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else float('nan')
 
 
+def blas_kernel():
+    "numpy's BLAS as threadpoolctl reports it: library, version, the kernel it chose, threads"
+    try: from threadpoolctl import threadpool_info
+    except ImportError: return 'unknown (pip install threadpoolctl to record it)'
+    pools = [p for p in threadpool_info() if p['user_api'] == 'blas' and 'numpy' in p['filepath']] or \
+            [p for p in threadpool_info() if p['user_api'] == 'blas']
+    if not pools: return 'unknown (threadpoolctl found no BLAS)'
+    p = pools[0]
+    return (f"{p['internal_api']} {p['version']}, kernel {p.get('architecture') or 'unknown'}, "
+            f"{p['num_threads']} threads")
+
+
 def machine():
     cpu = re.search(r'model name\s*:\s*(.*)', open('/proc/cpuinfo').read())
     versions = {'numpy': np.__version__}
     for name in ('torch', 'jax'):
         if importlib.util.find_spec(name): versions[name] = __import__(name).__version__
+    if 'torch' in versions:
+        import torch
+        blas = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
+        versions['torch_blas'] = blas.group(1) if blas else 'unknown'
     blas = np.show_config(mode='dicts')['Build Dependencies']['blas']
     return dict(cpu=cpu.group(1) if cpu else platform.processor(), cores=os.cpu_count(), python=platform.python_version(),
-                blas=f"{blas['name']} {blas.get('version', '')}".strip(), **versions)
+                blas=f"{blas['name']} {blas.get('version', '')}".strip(), kernel=blas_kernel(),
+                environment={k: v if v is not None else 'unset' for k, v in ENVIRONMENT.items()}, **versions)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='5 timed steps per implementation instead of 20')
+    p.add_argument('--quick', action='store_true', help='3 rounds of blocks instead of 7, memory on large only')
+    p.add_argument('--rounds', type=int, help='rounds of blocks (default 7, or 3 with --quick)')
+    p.add_argument('--block-ms', type=float, default=100, help='timed steps per block: at least this long')
     p.add_argument('--configs', default=','.join(CONFIGS), help='comma-separated: tiny,mnist,large')
     p.add_argument('--dtypes', default='float32,float64')
     p.add_argument('--losses', default='mse,softmax_cross_entropy')
+    p.add_argument('--impls', help='comma-separated subset of numpy,torch,jax (bpnotes and the bound always run)')
     p.add_argument('--json', help='also write the results to this JSON file')
+    p.add_argument('--wait-quiet', action='store_true',
+                   help='on a shared machine, wait before each configuration until other processes are idle, '
+                        'and time it again (up to 3 times) if they used more than 5%% of the CPUs meanwhile')
     p.add_argument('--memory-child', nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child: return memory_child(*args.memory_child)
     impls = available()
-    missing = [n for n in ('torch', 'jax') if n not in impls]
+    if args.impls:                                    # bpnotes and the bound are always timed: the ratios need them
+        impls = [i for i in impls if i in args.impls.split(',') + ['bpnotes', 'GEMMs only']]
+    missing = [n for n in ('torch', 'jax') if n not in available()]
+    for name in impls:                                # import before recording the machine
+        if name in ('torch', 'jax'): __import__(name)
     info = machine()
     print(f"machine: {info}")
+    forced = {k: v for k, v in ENVIRONMENT.items() if v is not None}
+    if forced:
+        print(f"WARNING: {forced} force numpy's BLAS kernel; a user's machine picks its own. For numbers that "
+              f"stand for a user's: env -u {' -u '.join(KERNEL_VARIABLES)} python {' '.join(sys.argv)}")
     if missing: print(f"not installed, skipped: {', '.join(missing)} (pip install torch jax to include them)")
-    repeats = 5 if args.quick else 20
+    rounds = args.rounds or (3 if args.quick else 7)
     results = []
     for config in args.configs.split(','):
         for dtype in args.dtypes.split(','):
@@ -263,23 +354,30 @@ def main():
                 tol = 1e-10 if dtype == 'float64' else 1e-3
                 bad = {k: v for k, v in agree.items() if not v <= tol}
                 if bad: sys.exit(f"{config} {dtype} {loss}: gradients disagree with bpnotes' {bad}; not timing them")
-                times = time_steps(impls, config, dtype, loss, repeats)
-                floor = np.median(times['GEMMs only'])
+                times, counts, load = timed_quietly(impls, config, dtype, loss, rounds, args.block_ms / 1e3,
+                                                    args.wait_quiet)
+                med = {name: float(np.median(t)) for name, t in times.items()}
+                floor = med.get('GEMMs only', float('nan'))
                 memory = ({name: peak_memory(name, config, dtype, loss) for name in impls if name != 'GEMMs only'}
                           if config == 'large' or not args.quick else {})
                 print(f"\n{config} {CONFIGS[config][0]} batch {CONFIGS[config][1]}, {dtype}, {loss}: "
                       f"{gemm_flops(config) / 1e9:.3f} GFLOP of GEMMs per step, {gemm_flops(config) / floor / 1e6:.1f} GFLOP/s "
-                      f"when timed alone; gradients agree to {max(agree.values()):.1e}")
-                print(f"  {'implementation':<12} {'median ms':>10} {'min-max ms':>17} {'x GEMMs':>8} {'x bpnotes':>10} {'peak MiB':>9}")
+                      f"when timed alone; gradients agree to {max(agree.values()):.1e}; other processes used "
+                      f"{load:.0%} of the CPUs meanwhile")
+                print(f"  {'implementation':<12} {'median ms':>10} {'min-max ms':>17} {'steps/block':>11} {'x GEMMs':>8} "
+                      f"{'bpnotes / it':>12} {'peak MiB':>9}")
                 for name, t in times.items():
-                    print(f"  {name:<12} {np.median(t):10.3f} {t.min():8.3f}-{t.max():<8.3f} {np.median(t) / floor:8.2f} "
-                          f"{np.median(t) / np.median(times['bpnotes']):10.2f} {memory.get(name, float('nan')):9.1f}")
+                    print(f"  {name:<12} {med[name]:10.3f} {t.min():8.3f}-{t.max():<8.3f} {counts[name]:11d} "
+                          f"{med[name] / floor:8.2f} {med['bpnotes'] / med[name]:12.2f} {memory.get(name, float('nan')):9.1f}")
                 results.append(dict(config=config, dtype=dtype, loss=loss, gflop=gemm_flops(config) / 1e9,
-                                    agreement=agree, memory_mib=memory,
-                                    times_ms={k: dict(median=float(np.median(v)), min=float(v.min()), max=float(v.max()))
+                                    agreement=agree, memory_mib=memory, steps_per_block=counts, others_load=load,
+                                    times_ms={k: dict(median=med[k], min=float(v.min()), max=float(v.max()),
+                                                      blocks=[float(x) for x in v])
                                               for k, v in times.items()}))
     if args.json:
-        with open(args.json, 'w') as f: json.dump(dict(machine=info, repeats=repeats, results=results), f, indent=1)
+        with open(args.json, 'w') as f:
+            json.dump(dict(machine=info, rounds=rounds, block_ms=args.block_ms, command=' '.join(sys.argv),
+                           results=results), f, indent=1)
 
 
 if __name__ == '__main__':
