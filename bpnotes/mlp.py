@@ -1,4 +1,4 @@
-"""Section 4's backpropagation written for speed: a network of any depth with checked inputs, any activation and loss of the notes, float32 or float64, and a step that allocates nothing; tested against the readable backprop.
+"""Section 4's backpropagation written for speed: a network of any depth with checked inputs, any activation and loss of the notes, float32 or float64, and a step that reuses its arrays; tested against the readable backprop.
 
 Docs: https://bpnotes.github.io/bpnotes/mlp.html.md"""
 
@@ -83,8 +83,9 @@ def _overflow(where):
                               f"have grown too large for {'the inputs' if where == 'forward' else 'this batch'}; "
                               "this usually means the learning rate is too high")
 
-# %% ../nbs/04_mlp.ipynb #c401aa23
+# %% ../nbs/04_mlp.ipynb #384c2bab
 _TANH, _RELU, _IDENTITY = ACTIVATIONS['tanh'], ACTIVATIONS['relu'], ACTIVATIONS['identity']
+_SIGMOID = ACTIVATIONS['sigmoid']
 _MSE, _SCE = LOSSES['mse'], LOSSES['softmax_cross_entropy']
 _EXP_TANH_FROM = {np.dtype(np.float32): 8192, np.dtype(np.float64): 1024}   # measured: bench/ablations.py
 _ONE, _TWO, _MINUS_TWO = ({dt: np.asarray(c, dt) for dt in _FLOAT_DTYPES} for c in (1, 2, -2))
@@ -102,11 +103,20 @@ def _tanh_via_exp(Z):
 def _tanh_in_place(Z): np.tanh(Z, out=Z)
 def _relu_in_place(Z): np.maximum(Z, 0, out=Z)
 
+def _sigmoid_in_place(Z):
+    "Z ← σ(Z) = 1/(1 + exp(−Z)), in place (exp(−Z) = inf where Z < −709 in float64: σ is then 0)"
+    one = _ONE[Z.dtype]
+    np.negative(Z, out=Z)
+    np.exp(Z, out=Z)
+    np.add(Z, one, out=Z)
+    np.divide(one, Z, out=Z)
+
 def _in_place(activation, Z):
     "The function that overwrites Z with φ(Z): fused for the built-in activations, None for the identity"
     if activation is _TANH:
         return _tanh_via_exp if Z.size >= _EXP_TANH_FROM[Z.dtype] else _tanh_in_place
     if activation is _RELU: return _relu_in_place
+    if activation is _SIGMOID: return _sigmoid_in_place
     if activation is _IDENTITY: return None
     return lambda Z: np.copyto(Z, activation(Z))
 
@@ -118,6 +128,18 @@ def _times_slope(activation, T):
         def times(D, A):
             np.multiply(A, A, out=T)
             np.subtract(one, T, out=T)
+            np.multiply(D, T, out=D)
+        return times
+    if activation is _RELU:                      # φ' = 1[A > 0] = sign(A), as A ≥ 0
+        def times(D, A):
+            np.sign(A, out=T)
+            np.multiply(D, T, out=D)
+        return times
+    if activation is _SIGMOID:                   # φ' = A(1 − A)
+        one = _ONE[T.dtype]
+        def times(D, A):
+            np.subtract(one, A, out=T)
+            np.multiply(T, A, out=T)
             np.multiply(D, T, out=D)
         return times
     def times(D, A): D *= activation.grad_from_output(A)
@@ -168,13 +190,17 @@ class _Workspace:
                           self.A[l - 1], _times_slope(net.activation, T[l - 1])) for l in range(L - 1, 0, -1)]
         self.loss = _loss_and_delta(net.loss, B, sizes[-1], dtype)
 
-class _Params(list):
-    "An MLP's (W, b) views: replace the list whole (net.params = ...), or change arrays in place"
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("net.params cannot be changed item by item: assign the whole list "
-                        "(net.params = [(W, b), ...]) or change the arrays in place (W[...] = ...)")
+class _Views(list):
+    "(W, b)-shaped views into one vector: an item changed in the list would not change the vector"
+    refusal = ''
+    def _refuse(self, *args, **kwargs): raise TypeError(self.refusal)
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
     append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+class _Params(_Views):
+    "An MLP's (W, b) views: replace the list whole (net.params = ...), or change arrays in place"
+    refusal = ("net.params cannot be changed item by item: assign the whole list "
+               "(net.params = [(W, b), ...]) or change the arrays in place (W[...] = ...)")
 
 def _layer_views(flat, sizes):
     "One (fan_in + 1, fan_out) view per layer into the vector flat: θ = (W; b), end to end"
@@ -184,8 +210,10 @@ def _layer_views(flat, sizes):
         start += (fan_in + 1) * fan_out
     return views
 
-class _Grads(list):
+class _Grads(_Views):
     "Gradients as (dW, db) pairs: views into one (fan_in + 1, fan_out) array per layer, all in flat"
+    refusal = ("gradients from loss_and_grads cannot be changed item by item: change the arrays in "
+               "place (dW[...] = ...), or pass step a list of your own [(dW, db), ...]")
     def __init__(self, flat, sizes):
         self.flat, self.sizes, self.stacked = flat, list(sizes), _layer_views(flat, sizes)
         super().__init__((g[:-1], g[-1]) for g in self.stacked)
@@ -194,7 +222,7 @@ class _Grads(list):
         "True when these are gradient arrays for a network of net's sizes and dtype"
         return self.sizes == net.sizes and self.flat.dtype == net.dtype
 
-# %% ../nbs/04_mlp.ipynb #d84364f7
+# %% ../nbs/04_mlp.ipynb #12b943e7
 class MLP:
     "A dense network sizes[0] → … → sizes[-1], trained by the backpropagation of sections 1 to 4"
     _CHUNK_BYTES = 1 << 20      # step's scratch: 1 MiB, cache-sized (see the performance page)
@@ -337,7 +365,8 @@ class MLP:
             dW, db = grads[0]
             matmul(X.T, ws.D[0], out=dW)
             matmul(ws.ones, ws.D[0], out=db)
-            if not math.isfinite(np.vdot(db, db)) and not all_finite(ws.D[0]):   # db = Σ_s δ_1
+            g = grads.flat                                   # every ∂L/∂W_l, and Σ_s δ_l for each l
+            if not (math.isfinite(np.vdot(g, g)) or all_finite(g)):
                 raise _overflow('loss_and_grads')
         return loss, grads
 

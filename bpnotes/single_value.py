@@ -78,15 +78,21 @@ def get_activation(
         names = ', '.join(map(repr, ACTIVATIONS))
         raise ValueError(f"unknown activation {activation!r}; expected one of {names}") from None
 
-# %% ../nbs/00_single_value.ipynb #afe61376
+# %% ../nbs/00_single_value.ipynb #e993dcfe
 def central_difference(f, x, index, eps=1e-6):
-    "(f(x + ε) − f(x − ε)) / 2ε, with entry index of the array x moved by ±ε"
-    up = np.array(x, dtype=float); down = up.copy()
-    up[index] += eps; down[index] -= eps
-    return (f(up) - f(down)) / (2 * eps)
+    "(f(x + ε) − f(x − ε)) / 2ε, entry index of the float array x nudged by ±ε"
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == 'f'):
+        raise TypeError("x must be a float numpy array: it is nudged in place")
+    x_i = x[index].copy()
+    try:
+        x[index] = x_i + eps; up = float(f(x))
+        x[index] = x_i - eps; down = float(f(x))
+    finally: x[index] = x_i                       # put back, even if f fails
+    return (up - down) / (2 * eps)
 
-# %% ../nbs/00_single_value.ipynb #b3c5736f
+# %% ../nbs/00_single_value.ipynb #44903fb0
 __getattr__ = redirect(__name__, {
     'draw_network': 'bpnotes.plotting', 'as_real_array': 'bpnotes.checks', 'all_finite': 'bpnotes.checks',
     'shapes': 'bpnotes.checks', 'numeric_grad': 'bpnotes.gradcheck', 'rel_error': 'bpnotes.gradcheck',
-    'central_differences': 'bpnotes.gradcheck', 'DEFAULT_EPS': 'bpnotes.gradcheck'})
+    'central_differences': 'bpnotes.gradcheck', 'DEFAULT_EPS': 'bpnotes.gradcheck',
+    'f_nudged': 'bpnotes.gradcheck'})

@@ -136,7 +136,20 @@ def test_section_1s_plain_central_difference():
     x = np.array([0.5, -1.0, 2.0])
     estimates = [central_difference(lambda x: (x ** 3).sum(), x, i) for i in range(3)]
     assert rel_error(estimates, 3 * x ** 2) < 1e-8 and list(x) == [0.5, -1.0, 2.0]
-    assert central_difference(lambda x: x[0] ** 2, [3.0], 0) == pytest.approx(6.0, rel=1e-8)   # lists too
+
+
+def test_central_difference_nudges_the_array_itself():
+    "f may read the array through another name, as a loss reads its weights; ints and lists are refused"
+    W = np.array([[1.0, -2.0], [0.5, 3.0]])
+    loss = lambda _: (W ** 2).sum()
+    assert central_difference(loss, W, (1, 0)) == pytest.approx(2 * 0.5, rel=1e-8)
+    assert W.tolist() == [[1.0, -2.0], [0.5, 3.0]]
+    row = lambda _: (W[0] ** 3).sum()                # a whole row nudged at once: d/dε of Σ (w + ε)³
+    assert central_difference(row, W, 0) == pytest.approx(3 * (1.0 + 4.0), rel=1e-8)
+    assert W.tolist() == [[1.0, -2.0], [0.5, 3.0]]
+    for x in ([3.0], np.array([3, 4])):
+        with pytest.raises(TypeError, match="float numpy array"):
+            central_difference(lambda x: x[0] ** 2, x, 0)
 
 
 @pytest.mark.parametrize("order", [2, 4, 6])
@@ -268,6 +281,22 @@ def test_params_can_be_replaced_whole_but_not_item_by_item():
         net.params[0] = new[0]
 
 
+def test_gradients_cannot_be_replaced_item_by_item():
+    "They are views of one vector that step reads whole: a replaced pair would be ignored, so it is refused"
+    net, X, y = MLP([3, 5, 2], seed=0), np.ones((4, 3)), np.zeros((4, 2))
+    _, grads = net.loss_and_grads(X, y)
+    with pytest.raises(TypeError, match="change the arrays in place"):
+        grads[0] = (np.zeros((3, 5)), np.zeros(5))
+    clipped = [(np.zeros_like(dW), np.zeros_like(db)) if l == 0 else (dW, db)
+               for l, (dW, db) in enumerate(grads)]       # a list of one's own is honoured
+    first = [a.copy() for a in net.params[0]]
+    net.step(clipped, 0.1)
+    assert all(np.array_equal(a, b) for a, b in zip(net.params[0], first))
+    grads[0][0][...] = 0                                  # and so are arrays changed in place
+    net.step(grads, 0.1)
+    assert np.array_equal(net.params[0][0], first[0]) and not np.array_equal(net.params[0][1], first[1])
+
+
 def test_forward_returns_fresh_arrays():
     net = MLP([3, 5, 2])
     X = np.ones((2, 3))
@@ -391,11 +420,14 @@ def test_activations_and_losses_of_your_own_are_not_replaced_by_namesakes(rng):
     lambda p: p.__setitem__(0, None),
     lambda p: p.__iadd__([]),
 ])
-def test_params_cannot_be_changed_item_by_item(change):
+@pytest.mark.parametrize("views", ["params", "grads"])
+def test_params_and_grads_cannot_be_changed_item_by_item(change, views):
     net = MLP([3, 5, 2])
+    lists = {"params": lambda: net.params, "grads": lambda: grads}
+    grads = net.loss_and_grads(np.ones((2, 3)), np.zeros((2, 2)))[1]
     with pytest.raises(TypeError, match="cannot be changed item by item"):
-        change(net.params)
-    assert len(net.params) == 2
+        change(lists[views]())
+    assert len(lists[views]()) == 2
 
 
 def test_loss_of_and_check_batch(rng):

@@ -2,9 +2,9 @@
 
 tanh through one exponential (float64 from 1,024 values per layer, float32 from 8,192), the step's update in
 slabs (networks above 1 MiB of parameters), the short road of the input checks (finiteness of X read from
-Z_1 = X W_1 + b_1, of mse targets from the loss, of the deltas from Σ_s δ_1, labels by one unsigned maximum),
-and one workspace per batch size. Each against an independent computation, and each failure leaving the
-network and the gradient arrays as they were. (The suite runs with every RuntimeWarning as an error.)
+Z_1 = X W_1 + b_1, of mse targets from the loss, of the deltas and gradients from one dot product over the
+gradient vector, labels by one unsigned maximum), and one workspace per batch size. Each against an independent
+computation, and each failure leaving the network as it was (and, for a bad input, the gradient arrays too). (The suite runs with every RuntimeWarning as an error.)
 """
 import numpy as np
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from bpnotes.gradcheck import as_vector, rel_error
 from bpnotes.layers import backprop
 from bpnotes.mlp import MLP, _EXP_TANH_FROM, _tanh_via_exp
+from bpnotes.train import fit
 from conftest import random_biases, targets
 
 
@@ -157,7 +158,7 @@ def test_step_takes_huge_finite_gradients_silently(dtype):
     assert np.isfinite(net.params[0][0]).all() and not np.array_equal(net.params[0][0], before)
 
 
-def test_diverged_deltas_are_caught_from_the_bias_gradient():
+def test_diverged_deltas_are_caught_from_the_gradients():
     "A finite loss whose δ_1 overflows: one FloatingPointError, in words, with no warning, parameters unchanged"
     net = MLP([3, 4, 4, 1], activation="relu", seed=0)
     for (W, b), scale in zip(net.params, [1e-305, 1e10, 1e300]):
@@ -168,3 +169,20 @@ def test_diverged_deltas_are_caught_from_the_bias_gradient():
     with pytest.raises(FloatingPointError, match="overflowed"):
         net.loss_and_grads(X, y)
     assert unchanged(net, before)
+
+
+def test_an_overflow_in_a_deeper_weight_gradient_is_reported():
+    "Loss and δ_1 finite, ∂L/∂W_2 = A_1ᵀ δ_2 infinite: one FloatingPointError, and fit records the divergence"
+    def net_with_weights():
+        net = MLP([1, 1, 1], activation="relu", seed=0)
+        (W1, b1), (W2, b2) = net.params
+        W1[...], W2[...], b1[...], b2[...] = 1e250, 1e-150, 0, 0   # A_1 = 1e250, O = 1e100, δ_2 = 2e100
+        return net
+    net, X, y = net_with_weights(), np.ones((1, 1)), np.zeros((1, 1))
+    assert np.isfinite(net.loss_of(X, y))
+    before = snapshot(net)
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        net.loss_and_grads(X, y)
+    assert unchanged(net, before)
+    history = fit(net_with_weights(), X, y, epochs=3, lr=0.1, batch_size=1)
+    assert history["diverged_at"] == 1 and history["loss"] == []
