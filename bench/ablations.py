@@ -109,6 +109,7 @@ RUNGS = {
 
 
 def ladder(rounds, configs, dtypes, wait_quiet=False):
+    "Part 1: time each rung from plain numpy to the MLP, every rung checked against the MLP's gradients"
     print("1. From plain numpy to bpnotes, one economy at a time: ms per training step,")
     print("   median of blocks; in brackets, the change from the rung above")
     out = []
@@ -116,18 +117,13 @@ def ladder(rounds, configs, dtypes, wait_quiet=False):
         for dtype in dtypes:
             params, X, y = bench.problem(config, dtype, 'mse')
             impls = {name: make(params, X, y) for name, make in RUNGS.items()}
-            ref = np.concatenate([g.ravel() for layer in impls['bpnotes MLP, with its checks'][1]() for g in layer])
+            ref = bench.gradient_vector(impls['bpnotes MLP, with its checks'][1]())
             for name, (_, grads) in impls.items():
-                g = np.concatenate([a.ravel() for layer in grads() for a in layer])
-                err = np.abs(g - ref).max() / np.abs(ref).max()
+                err = bench.max_relative_difference(bench.gradient_vector(grads()), ref)
                 assert err < (1e-12 if dtype == 'float64' else 1e-4), (config, dtype, name, err)
-            steps, best = {k: v[0] for k, v in impls.items()}, None
-            for _ in range(3 if wait_quiet else 1):          # again if other processes took the CPUs
-                if wait_quiet: bench.wait_until_quiet()
-                result = bench.time_blocks(steps, rounds, block_s=0.05, pause_s=0.05)
-                if best is None or result[2] < best[2]: best = result
-                if best[2] < 0.05: break
-            times, _, load = best
+            steps = {k: v[0] for k, v in impls.items()}
+            times, _, load = bench.timed_quietly(
+                lambda: bench.time_blocks(steps, rounds, block_s=0.05, pause_s=0.05), wait_quiet)
             sizes, B = bench.CONFIGS[config]
             print(f"\n{config} {sizes} batch {B}, {dtype} (others used {load:.0%} of the CPUs)")
             before, rows = None, {}
@@ -155,6 +151,7 @@ def per_call_us(f, block_s=0.02, rounds=9):
 
 
 def tanh_crossover(rounds):
+    "Part 2: np.tanh against tanh through one exponential, over array sizes: the evidence for _EXP_TANH_FROM"
     print("\n2. np.tanh against tanh through one exponential (five numpy calls), µs per")
     print("   array; MLP switches at", ', '.join(f"{n:,} values ({d})" for d, n in _EXP_TANH_FROM.items()))
     print(f"  {'values':>9} {'float32 tanh':>13} {'via exp':>8} {'float64 tanh':>13} {'via exp':>8}")
@@ -173,6 +170,7 @@ def tanh_crossover(rounds):
 
 
 def slab_sizes(rounds):
+    "Part 3: the update θ ← θ − α g of the large network, for several scratch (slab) sizes"
     n = sum((i + 1) * o for i, o in zip(bench.CONFIGS['large'][0], bench.CONFIGS['large'][0][1:]))
     print(f"\n3. The update θ ← θ − α g, large network ({n:,} parameters), µs:")
     print(f"  {'slab':>9} {'float32':>9} {'float64':>9}")
@@ -264,6 +262,7 @@ def profiled_step(net, X, y, grads):
 
 
 def profile(configs, dtypes, wait_quiet=False, seconds=1.0):
+    "Part 4: the share of each section of the MLP's step, and the step against its matrix products alone"
     print("\n4. Where the MLP's step spends its time: share of each section, and the")
     print("   step (all sections) against numpy's matrix products alone (bench.py's bound)")
     out = []
@@ -295,6 +294,7 @@ def profile(configs, dtypes, wait_quiet=False, seconds=1.0):
 
 
 def main():
+    "The command line: the parts chosen, printed, and written to --json"
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--quick', action='store_true', help='5 rounds instead of 15')
     p.add_argument('--parts', default='ladder,tanh,slabs,profile')

@@ -60,6 +60,7 @@ def problem(config, dtype, loss, seed=0):
 # ---- the gradients [(dW, db), ...] at the current weights, as float64 numpy arrays
 
 def bpnotes_impl(params, X, y, loss):
+    "(step, grads) for bpnotes' MLP, on its documented fast path (gradient arrays refilled with out=)"
     from bpnotes.mlp import MLP
     net = MLP([params[0][0].shape[0]] + [W.shape[1] for W, _ in params], activation='tanh', loss=loss,
               dtype=params[0][0].dtype)
@@ -103,6 +104,7 @@ def numpy_impl(params, X, y, loss):
 
 
 def torch_impl(params, X, y, loss):
+    "(step, grads) for PyTorch's CPU autograd, all threads"
     import torch
     torch.set_num_threads(os.cpu_count())
     ps = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
@@ -130,6 +132,7 @@ def torch_impl(params, X, y, loss):
 
 
 def jax_impl(params, X, y, loss):
+    "(step, grads) for a jit-compiled JAX update, with the parameters donated"
     import jax
     import jax.numpy as jnp
     if params[0][0].dtype == np.float64: jax.config.update('jax_enable_x64', True)
@@ -174,10 +177,12 @@ IMPLS = {'bpnotes': bpnotes_impl, 'numpy': numpy_impl, 'torch': torch_impl, 'jax
 
 
 def available():
+    "The implementations whose libraries are installed"
     return [name for name in IMPLS if name not in ('torch', 'jax') or importlib.util.find_spec(name) is not None]
 
 
 def gemm_flops(config):
+    "Floating-point operations of the matrix products of one step (no input gradient: X needs none)"
     sizes, B = CONFIGS[config]
     pairs = list(zip(sizes[:-1], sizes[1:]))
     return 2 * B * (3 * sum(a * b for a, b in pairs) - pairs[0][0] * pairs[0][1])
@@ -190,11 +195,20 @@ def agreement(impls, config, dtype, loss):
     out = {}
     for name in impls:
         if name == 'GEMMs only': continue
-        _, grads = IMPLS[name](params, X, y, loss)
-        g = np.concatenate([a.ravel() for layer in grads() for a in layer])
+        g = gradient_vector(IMPLS[name](params, X, y, loss)[1]())
         ref = g if ref is None else ref
-        out[name] = float(np.abs(g - ref).max() / np.abs(ref).max())
+        out[name] = max_relative_difference(g, ref)
     return out
+
+
+def gradient_vector(grads):
+    "[(dW, db), ...] as one vector"
+    return np.concatenate([a.ravel() for layer in grads for a in layer])
+
+
+def max_relative_difference(g, ref):
+    "Largest difference between two gradient vectors, relative to the largest entry of ref"
+    return float(np.abs(g - ref).max() / np.abs(ref).max())
 
 
 def _cpu_ticks():
@@ -220,12 +234,12 @@ def wait_until_quiet(max_share=0.05, timeout_s=600):
     return False
 
 
-def timed_quietly(impls, config, dtype, loss, rounds, block_s, wait_quiet, attempts=3, max_share=0.05):
-    "time_steps; with wait_quiet, after a quiet spell, and again (up to `attempts`) if others took the CPUs"
+def timed_quietly(measure, wait_quiet, attempts=3, max_share=0.05):
+    "measure(), a time_blocks result; with wait_quiet, after a quiet spell, and again if others took the CPUs"
     best = None
     for _ in range(attempts if wait_quiet else 1):
         if wait_quiet: wait_until_quiet(max_share)
-        result = time_steps(impls, config, dtype, loss, rounds, block_s)
+        result = measure()
         if best is None or result[2] < best[2]: best = result
         if best[2] < max_share: break
     return best
@@ -281,6 +295,7 @@ def memory_child(impl, config, dtype, loss):
 
 
 def peak_memory(impl, config, dtype, loss):
+    "Peak memory of a step in MiB, measured in a fresh process (NaN if it failed)"
     cmd = [sys.executable, __file__, '--memory-child', impl, config, dtype, loss]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else float('nan')
@@ -299,6 +314,7 @@ def blas_kernel():
 
 
 def machine():
+    "CPU, cores, versions, BLAS and its kernel, and the kernel variables: the machine line of the results"
     cpu = re.search(r'model name\s*:\s*(.*)', open('/proc/cpuinfo').read())
     versions = {'numpy': np.__version__}
     for name in ('torch', 'jax'):
@@ -314,6 +330,7 @@ def machine():
 
 
 def main():
+    "The command line: agreement, then timing, then memory, for every case asked for"
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--quick', action='store_true', help='3 rounds of blocks instead of 7, memory on large only')
     p.add_argument('--rounds', type=int, help='rounds of blocks (default 7, or 3 with --quick)')
@@ -354,8 +371,8 @@ def main():
                 tol = 1e-10 if dtype == 'float64' else 1e-3
                 bad = {k: v for k, v in agree.items() if not v <= tol}
                 if bad: sys.exit(f"{config} {dtype} {loss}: gradients disagree with bpnotes' {bad}; not timing them")
-                times, counts, load = timed_quietly(impls, config, dtype, loss, rounds, args.block_ms / 1e3,
-                                                    args.wait_quiet)
+                times, counts, load = timed_quietly(
+                    lambda: time_steps(impls, config, dtype, loss, rounds, args.block_ms / 1e3), args.wait_quiet)
                 med = {name: float(np.median(t)) for name, t in times.items()}
                 floor = med.get('GEMMs only', float('nan'))
                 memory = ({name: peak_memory(name, config, dtype, loss) for name in impls if name != 'GEMMs only'}

@@ -1,7 +1,7 @@
 """How accurate are bpnotes' finite differences on the networks of the notes?
 
 Draws random two-layer problems of the notes' shapes (m=3, p=5, n=2; batch 1 or 7; every hidden and output
-activation; both losses; weights at initialisation scale; pre-activations kept 0.05 away from ReLU's kink)
+activation; all three losses; weights at initialisation scale; pre-activations kept 0.05 away from ReLU's kink)
 and measures, for several orders and steps of the central difference, the relative error of `numeric_grad`
 against the exact backpropagated gradient (one vector over all parameters). This is the evidence for the
 default `order=6, eps=2e-3` of `bpnotes.gradcheck.numeric_grad`.
@@ -23,6 +23,7 @@ SETTINGS = [(2, 1e-5), (4, 1e-4), (4, 1e-3), (6, 1e-3), (6, 2e-3), (6, 5e-3)]
 
 
 def main(trials):
+    "Relative error of numeric_grad for every order and step over `trials` rounds of random problems"
     rng = np.random.default_rng(0)
     errors = {s: [] for s in SETTINGS}
     for _, loss, phi, psi, B in itertools.product(range(trials), LOSSES, ACTIVATIONS, ACTIVATIONS, (1, 7)):

@@ -34,10 +34,12 @@ math[display=block] { margin: 1rem 0; font-size: 1.15em; }
 """
 
 def src(c):
+    "A notebook cell's source as one string"
     s = c.get('source', '')
     return ''.join(s) if isinstance(s, list) else s
 
 def options(code):
+    "A code cell's #| options as a dict, and its code without them"
     opts, body = {}, []
     for line in code.splitlines():
         m = re.match(r'^#\|\s*([\w-]+)\s*:\s*(.*)$', line)
@@ -58,6 +60,7 @@ def collapse_callouts(text):
     return '\n'.join(out)
 
 def to_markdown(nb):
+    "The page as Quarto would show it, in Markdown: front matter, prose, shown code and saved outputs"
     parts = []
     cells = nb['cells']
     if cells and cells[0]['cell_type'] == 'raw':
@@ -113,34 +116,39 @@ window.addEventListener('load', () => {
 """
 
 def measure(html_path):
-    out = subprocess.run(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                          '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                          f'--user-data-dir={tempfile.mkdtemp()}', '--window-size=1440,1000', '--virtual-time-budget=10000',
-                          '--dump-dom', f'file://{html_path}'], capture_output=True, text=True, timeout=120).stdout
+    "What headless Chromium measures on a rendered page (heights, code share, wide blocks), as a dict"
+    with tempfile.TemporaryDirectory() as profile_dir:
+        out = subprocess.run(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                              '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                              f'--user-data-dir={profile_dir}', '--window-size=1440,1000', '--virtual-time-budget=10000',
+                              '--dump-dom', f'file://{html_path}'], capture_output=True, text=True, timeout=120).stdout
     m = re.search(r"data-measure=\"([^\"]*)\"", out)
     return json.loads(html.unescape(m.group(1)))
 
 def main(project, pages, col=760, codepx=14, scale=1.1):
-    procd = pathlib.Path(project) / '_proc'
+    "Render each page with pandoc, measure it in Chromium, and print a line per page"
     results = {}
-    work = pathlib.Path(tempfile.mkdtemp())
-    for p in sorted(procd.glob('*.ipynb')):
-        name = re.sub(r'^\d+_', '', p.stem)
-        if pages and name not in pages: continue
-        md = to_markdown(json.loads(p.read_text()))
-        (work / f'{name}.md').write_text(md)
-        (work / 'style.css').write_text(CSS % dict(COL=col, CODEPX=codepx))
-        subprocess.run(['pandoc', '--quiet', '-f', 'markdown-raw_tex+tex_math_dollars', '-t', 'html5', '--mathml', '-s', '--css', 'style.css',
-                        '--metadata', f'pagetitle={name}', '-o', str(work / f'{name}.html'), str(work / f'{name}.md')], check=True)
-        h = (work / f'{name}.html').read_text().replace('<body>', '<body><main>').replace('</body>', '</main>' + JS + '</body>')
-        (work / f'{name}.html').write_text(h)
-        r = measure(work / f'{name}.html')
-        results[name] = r
-        print(f"{name:>18}: {r['total'] * scale / 1000:5.1f} screens, code {100 * r['code'] / r['total']:4.1f} %, "
-              f"{r['blocks']} code blocks, {r['wide']} wide", flush=True)
-        if os.environ.get('DETAIL'):
-            for h, t in r['each']: print(f"      {h:5d}  {t!r}")
+    with tempfile.TemporaryDirectory() as work:
+        for p in sorted((pathlib.Path(project) / '_proc').glob('*.ipynb')):
+            name = re.sub(r'^\d+_', '', p.stem)
+            if pages and name not in pages: continue
+            r = results[name] = measure(render(p, name, pathlib.Path(work), col, codepx))
+            print(f"{name:>18}: {r['total'] * scale / 1000:5.1f} screens, code {100 * r['code'] / r['total']:4.1f} %, "
+                  f"{r['blocks']} code blocks, {r['wide']} wide", flush=True)
+            if os.environ.get('DETAIL'):
+                for h, t in r['each']: print(f"      {h:5d}  {t!r}")
     return results
+
+def render(p, name, work, col, codepx):
+    "The processed notebook p as a standalone HTML page in the folder work, with the measuring script: its path"
+    (work / f'{name}.md').write_text(to_markdown(json.loads(p.read_text())))
+    (work / 'style.css').write_text(CSS % dict(COL=col, CODEPX=codepx))
+    subprocess.run(['pandoc', '--quiet', '-f', 'markdown-raw_tex+tex_math_dollars', '-t', 'html5', '--mathml', '-s',
+                    '--css', 'style.css', '--metadata', f'pagetitle={name}', '-o', str(work / f'{name}.html'),
+                    str(work / f'{name}.md')], check=True)
+    page = work / f'{name}.html'
+    page.write_text(page.read_text().replace('<body>', '<body><main>').replace('</body>', '</main>' + JS + '</body>'))
+    return page
 
 def processed_copy():
     "A copy of the project with nbdev's processed pages in _proc/"
@@ -154,4 +162,6 @@ def processed_copy():
 
 
 if __name__ == '__main__':
-    main(processed_copy(), sys.argv[1:])
+    project = processed_copy()
+    try: main(project, sys.argv[1:])
+    finally: shutil.rmtree(project)
