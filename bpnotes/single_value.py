@@ -78,17 +78,12 @@ def get_activation(
         names = ', '.join(map(repr, ACTIVATIONS))
         raise ValueError(f"unknown activation {activation!r}; expected one of {names}") from None
 
-# %% ../nbs/00_single_value.ipynb #e993dcfe
+# %% ../nbs/00_single_value.ipynb #54413bef
 def central_difference(f, x, index, eps=1e-6):
-    "(f(x + ε) − f(x − ε)) / 2ε, entry index of the float array x nudged by ±ε"
-    if not (isinstance(x, np.ndarray) and x.dtype.kind == 'f'):
-        raise TypeError("x must be a float numpy array: it is nudged in place")
-    x_i = x[index].copy()
-    try:
-        x[index] = x_i + eps; up = float(f(x))
-        x[index] = x_i - eps; down = float(f(x))
-    finally: x[index] = x_i                       # put back, even if f fails
-    return (up - down) / (2 * eps)
+    "(f(x + ε) − f(x − ε)) / 2ε: f on copies of x, with entry index moved by ±ε"
+    up = np.array(x, dtype=float); down = up.copy()
+    up[index] += eps; down[index] -= eps
+    return (f(up) - f(down)) / (2 * eps)
 
 # %% ../nbs/00_single_value.ipynb #44903fb0
 __getattr__ = redirect(__name__, {
