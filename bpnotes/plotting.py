@@ -1,4 +1,4 @@
-"""The drawing helpers behind the site's network figures: draw_network labels every unit, weight and bias in the site's notation, and draw_weights_and_grads puts a network's weights and gradients on its edges.
+"""The drawing helpers behind the site's network figures: draw_network labels every unit, weight and bias in the site's notation, draw_delta_reuse pictures the idea of backpropagation, and draw_weights_and_grads puts a network's weights and gradients on its edges.
 
 Docs: https://bpnotes.github.io/bpnotes/plotting.html.md"""
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['draw_network', 'draw_weights_and_grads']
+__all__ = ['draw_network', 'draw_delta_reuse', 'draw_weights_and_grads']
 
 # %% ../nbs/plotting.ipynb #4f2d0535
 def _layer_symbols(n_layers):
@@ -20,74 +20,154 @@ def _layer_symbols(n_layers):
     layers = range(1, n_layers)
     return ['x', *hidden, 'o'], [f'W_{{{l}}}' for l in layers], [f'b_{{{l}}}' for l in layers]
 
-def _edge_style(key, edge_colors, edge_values, norm, colormap):
+def _column_names(n_layers):
+    "What each column of units is: input, hidden (numbered when there are several), output"
+    if n_layers == 3: return ['input', 'hidden', 'output']
+    return ['input', *[f'hidden {l}' for l in range(1, n_layers - 1)], 'output']
+
+_GREY, _FAINT, _BIAS = '#b8c0c8', '#dde2e7', '#7f8c99'   # edges: weights, faint ones, biases
+
+def _edge_style(key, edge_colors, edge_values, norm, colormap, faint):
     "Colour, width and z-order of the edge key = (layer, j, k)"
     if key in edge_colors: return edge_colors[key], 2.6, 2
-    if edge_values is None: return '#b8c0c8', 0.8, 1
+    if edge_values is None or key[0] >= len(edge_values):
+        return (_FAINT, 0.7, 1) if faint else (_GREY, 0.8, 1)
     t = abs(edge_values[key[0]][key[1:]]) / norm[key[0]]
     return colormap(t), 0.5 + 3.0 * t, 1
 
-def _label_edge(ax, x0, y0, x1, y1, text, colour, crowded, t):
-    "Write text on an edge, a fraction t of the way along it"
-    ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), text, ha='center', va='center',
-            fontsize=8 if crowded else 11, color=colour, zorder=4,
-            bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
+def _label_text(label):
+    "An edge label: a string, or (math, code) on two lines, the code in typewriter"
+    if isinstance(label, str): return label
+    math, code = label
+    code = code.replace('_', r'\_').replace(' ', r'\ ')
+    return f'{math}\n' + rf'$\mathtt{{{code}}}$'
 
-def _draw_bias(ax, x0, x1, bottom, targets, r, symbol):
+def _label_edge(ax, x0, y0, x1, y1, label, colour, crowded, t):
+    "Write a label on an edge, a fraction t of the way along it"
+    ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _label_text(label), ha='center',
+            va='center', fontsize=8 if crowded else 11, color=colour, zorder=4,
+            linespacing=1.5, bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
+
+def _draw_bias(ax, x0, x1, bottom, targets, r, symbol, faint):
     "The constant-1 node below layer x0, dashed edges to every unit of the next layer"
     from matplotlib.patches import Rectangle
     for y1 in targets:
-        ax.plot([x0 + 0.2, x1 - r], [bottom, y1], color='#d6dbe0', lw=0.7, ls='--', zorder=0)
+        ax.plot([x0 + 0.2, x1 - r], [bottom + 0.1, y1], color=_FAINT if faint else _BIAS,
+                lw=0.9, ls=(0, (4, 3)), zorder=0)
     ax.add_patch(Rectangle((x0 - 0.2, bottom - 0.2), 0.4, 0.4, fc='#f4f4f4', ec='#555', zorder=2))
     ax.text(x0, bottom, '1', ha='center', va='center', fontsize=9, zorder=3)
-    ax.text(x0 + 0.3, bottom - 0.35, f'${symbol}$', ha='left', va='top', fontsize=11, color='#555')
+    ax.text(x0 + 0.3, bottom - 0.35, f'${symbol}$', ha='left', va='top', fontsize=12, color='#333')
+
+def _draw_unit(ax, x, y, r, fill, text):
+    "One unit: a circle with its symbol"
+    from matplotlib.patches import Circle
+    ax.add_patch(Circle((x, y), r, fc=fill, ec='#333', lw=1.2, zorder=3))
+    ax.text(x, y, text, ha='center', va='center', fontsize=11, zorder=4)
 
 def draw_network(
     sizes=(3, 5, 2),    # units per layer, input first: (m, p, n)
     ax=None,            # matplotlib Axes to draw on; a new figure when None
     edge_colors=None,   # {(layer, j, k): colour} for W[j, k] of a layer
     node_colors=None,   # {(layer, i): colour} to fill unit i of a layer
-    edge_labels=None,   # {(layer, j, k): text} written on an edge
+    edge_labels=None,   # {(layer, j, k): text, or (math, code) on two lines}
     edge_values=None,   # an array per layer: colours edges by size
     cmap='viridis',     # colour map for edge_values
+    loss=False,         # also draw the loss 𝓛, fed by every output: edges (D, k, 0)
+    columns=True,       # name the columns: input, hidden, output (and loss)
+    faint=False,        # draw every edge that is not highlighted in a faint grey
 ):
     "Draw a dense network, every unit, weight and bias labelled in bpnotes' notation; the Axes"
     import matplotlib.pyplot as plt   # here, so that importing bpnotes does not load it
-    from matplotlib.patches import Circle
     edge_colors, node_colors = edge_colors or {}, node_colors or {}
     edge_labels = edge_labels or {}
-    if ax is None: _, ax = plt.subplots(figsize=(2.4 * len(sizes) + 1, 0.75 * max(sizes) + 2.2))
+    n_cols = len(sizes) + bool(loss)
+    if ax is None: _, ax = plt.subplots(figsize=(2.4 * n_cols + 1, 0.75 * max(sizes) + 2.6))
     nodes, weights, biases = _layer_symbols(len(sizes))
     dx, r = 3.0, 0.3
     ys = [np.arange(s)[::-1] - (s - 1) / 2 for s in sizes]
     bottom = min(y.min() for y in ys) - 1.3
+    top = max(y.max() for y in ys) + 0.75
     norm = None if edge_values is None else [np.abs(v).max() or 1.0 for v in edge_values]
     colormap = plt.get_cmap(cmap)
-    for layer in range(len(sizes) - 1):
+    targets = ys[1:] + ([np.zeros(1)] if loss else [])
+    for layer, y_next in enumerate(targets):
         x0, x1 = layer * dx, (layer + 1) * dx
         for j, y0 in enumerate(ys[layer]):
-            for k, y1 in enumerate(ys[layer + 1]):
+            for k, y1 in enumerate(y_next):
                 key = (layer, j, k)
-                colour, lw, z = _edge_style(key, edge_colors, edge_values, norm, colormap)
+                colour, lw, z = _edge_style(key, edge_colors, edge_values, norm, colormap, faint)
                 ax.plot([x0 + r, x1 - r], [y0, y1], color=colour, lw=lw, zorder=z)
                 if key in edge_labels:   # many labels: spread along their edges
                     crowded = len(edge_labels) >= 4
-                    t = (0.15 + 0.7 * (j * sizes[layer + 1] + k + 0.5) / (sizes[layer] * sizes[layer + 1])
-                         if crowded else 0.7)
+                    n_edges = len(ys[layer]) * len(y_next)
+                    t = 0.15 + 0.7 * (j * len(y_next) + k + 0.5) / n_edges if crowded else 0.5
                     _label_edge(ax, x0 + r, y0, x1 - r, y1, edge_labels[key], colour, crowded, t)
-        _draw_bias(ax, x0, x1, bottom, ys[layer + 1], r, biases[layer])
-        top = max(ys[layer].max(), ys[layer + 1].max()) + 0.75
-        ax.text((x0 + x1) / 2, top, f'${weights[layer]}$', ha='center', va='bottom', fontsize=14)
+        if layer < len(sizes) - 1:
+            _draw_bias(ax, x0, x1, bottom, y_next, r, biases[layer], faint)
+            ax.text((x0 + x1) / 2, top, f'${weights[layer]}$', ha='center', va='bottom', fontsize=14)
     for layer, y in enumerate(ys):
         for i, yi in enumerate(y):
-            fill = node_colors.get((layer, i), 'white')
-            ax.add_patch(Circle((layer * dx, yi), r, fc=fill, ec='#333', lw=1.2, zorder=3))
-            ax.text(layer * dx, yi, f'${nodes[layer]}_{{{i + 1}}}$', ha='center', va='center',
-                    fontsize=11, zorder=4)
-    ax.set_xlim(-0.9, (len(sizes) - 1) * dx + 0.9)
-    ax.set_ylim(bottom - 0.9, max(y.max() for y in ys) + 1.4)
+            _draw_unit(ax, layer * dx, yi, r, node_colors.get((layer, i), 'white'),
+                       f'${nodes[layer]}_{{{i + 1}}}$')
+    if loss:
+        fill = node_colors.get((len(sizes), 0), 'white')
+        _draw_unit(ax, len(sizes) * dx, 0.0, r, fill, r'$\mathcal{L}$')
+    if columns:
+        names = _column_names(len(sizes)) + (['loss'] if loss else [])
+        for layer, name in enumerate(names):
+            ax.text(layer * dx, top + 0.05, name, ha='center', va='bottom', fontsize=11,
+                    color='#555', style='italic')
+    ax.set_xlim(-0.9, (n_cols - 1) * dx + 0.9)
+    ax.set_ylim(bottom - 0.9, top + 0.9)
     ax.set_aspect('equal')
     ax.axis('off')
+    return ax
+
+# %% ../nbs/plotting.ipynb #fb7577d5
+_HEADS = ['#c0392b', '#7d3c98', '#1f618d', '#117864', '#b9770e']   # one colour per input
+_TAIL, _OUT = 'darkorange', '#138d90'   # the tail through h_j; the outputs' δ_o
+
+def _tail_regions(ax, y_h, y_o, dx):
+    "Shade the tail from the hidden unit at height y_h to the loss; box the outputs' part"
+    from matplotlib.patches import FancyBboxPatch, Polygon
+    top, low = y_o.max() + 0.6, y_o.min() - 0.6
+    band = [(dx - 0.5, y_h + 0.45), (dx + 0.6, y_h + 0.5), (2 * dx - 0.6, top),
+            (3 * dx + 0.6, top), (3 * dx + 0.6, low), (2 * dx - 0.6, low),
+            (dx + 0.6, y_h - 0.5), (dx - 0.5, y_h - 0.45)]
+    ax.add_patch(Polygon(band, closed=True, fc=_TAIL, ec='none', alpha=0.13, zorder=0.5))
+    ax.add_patch(FancyBboxPatch((2 * dx - 0.45, low + 0.1), dx + 0.9, top - low - 0.2,
+                                boxstyle='round,pad=0,rounding_size=0.25', fc='none',
+                                ec=_OUT, lw=1.4, ls=(0, (4, 2)), zorder=0.6))
+    return top, low
+
+def draw_delta_reuse(
+    sizes=(3, 5, 2),  # units per layer of the notes' network: (m, p, n)
+    unit=3,           # the hidden unit whose routes are drawn, counted from 0
+    ax=None,          # matplotlib Axes to draw on; a new figure when None
+):
+    "The idea of backprop: the routes from every weight into one hidden unit share one tail, δ"
+    m, p, n = sizes
+    j, dx = unit, 3.0
+    heads = {(0, q, j): _HEADS[q % len(_HEADS)] for q in range(m)}
+    tail = {(1, j, k): _TAIL for k in range(n)} | {(2, k, 0): _OUT for k in range(n)}
+    nodes = {(1, j): '#fde3c8', (3, 0): '#cdeceb'} | {(2, k): '#cdeceb' for k in range(n)}
+    ax = draw_network(sizes, ax=ax, edge_colors=heads | tail, node_colors=nodes,
+                      loss=True, faint=True)
+    y_x, y_o = (m - 1) / 2 - np.arange(m), (n - 1) / 2 - np.arange(n)
+    y_h = (p - 1) / 2 - j
+    top, low = _tail_regions(ax, y_h, y_o, dx)
+    u = j + 1   # the unit's number in the mathematics
+    ax.text(2.5 * dx, top + 0.15, rf'$(\delta_o)_k$: shared by the tails of all {p} hidden units',
+            ha='center', va='bottom', fontsize=11, color='#0e6e70')
+    ax.text(2 * dx, low - 0.25, rf'$(\delta_h)_{{{u}}} = \partial\mathcal{{L}}/\partial(z_h)_{{{u}}}$:'
+            f' the tail of every\nroute through $h_{{{u}}}$, summed once',
+            ha='center', va='top', fontsize=11, color='#a04000')
+    ax.text(-0.6, y_x.min() - 0.75, f'{m} heads: one for each\nweight into $h_{{{u}}}$',
+            ha='left', va='top', fontsize=11, color='#444')
+    for q in range(m):
+        ax.text(0.45 * dx, y_x[q] + 0.45 * (y_h - y_x[q]), f'$(W_i)_{{{q + 1}{u}}}$',
+                ha='center', va='center', fontsize=11, color=_HEADS[q % len(_HEADS)], zorder=5,
+                bbox=dict(fc='white', ec='none', pad=0.2, alpha=0.9))
     return ax
 
 # %% ../nbs/plotting.ipynb #f7f06a98
