@@ -43,10 +43,15 @@ def _label_text(label):
     return f'{math}\n' + rf'$\mathtt{{{code}}}$'
 
 def _label_edge(ax, x0, y0, x1, y1, label, colour, crowded, t):
-    "Write a label on an edge, a fraction t of the way along it"
-    ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _label_text(label), ha='center',
-            va='center', fontsize=8 if crowded else 11, color=colour, zorder=4,
-            linespacing=1.5, bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
+    "Write a label on an edge a fraction t along it; a lone label sits above, clear of the edge"
+    x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+    style = dict(color=colour, zorder=4, linespacing=1.5,
+                 bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
+    if crowded:
+        ax.text(x, y, _label_text(label), ha='center', va='center', fontsize=8, **style)
+    else:   # on the side where the edge runs lower, so that it does not cross the label
+        ax.text(x, y + 0.1, _label_text(label), ha='left' if y1 < y0 else 'right', va='bottom',
+                fontsize=11, **style)
 
 def _draw_bias(ax, x0, x1, bottom, targets, r, symbol, faint):
     "The constant-1 node below layer x0, dashed edges to every unit of the next layer"
@@ -123,7 +128,7 @@ def draw_network(
     ax.axis('off')
     return ax
 
-# %% ../nbs/plotting.ipynb #fb7577d5
+# %% ../nbs/plotting.ipynb #96c9d350
 _HEADS = ['#c0392b', '#7d3c98', '#1f618d', '#117864', '#b9770e']   # one colour per input
 _TAIL, _OUT = 'darkorange', '#138d90'   # the tail through h_j; the outputs' δ_o
 
