@@ -1,4 +1,4 @@
-"""Section 1 of the notes: one output of a dense layer and its derivatives with respect to one weight and one bias, derived, computed and checked by nudging the weight.
+"""Section 1 of the notes: one output of a dense layer and its derivatives with respect to one weight and one bias, derived, computed, worked once by hand and checked by nudging the weight.
 
 Docs: https://bpnotes.github.io/bpnotes/single_value.html.md"""
 
@@ -19,23 +19,23 @@ __all__ = ['ACTIVATIONS', 'pre_activation', 'output_value', 'd_output_d_weight',
 
 # %% ../nbs/00_single_value.ipynb #66826652
 def pre_activation(h, W, b, k):
-    "z_k = Σ_j h_j W[j, k] + b[k], one term at a time, for one row h"
+    "Entry k of h W + b, Σ_j h_j W[j, k] + b[k], one term at a time"
     z = b[k]
     for j in range(len(h)): z = z + h[j] * W[j, k]
     return z
 
 def output_value(h, W_h, b_h, k, psi='identity'):
-    "o_k = ψ(z_k): output unit k for one row h of hidden activations"
+    "o_k = ψ((z_o)_k): output unit k for one row h of hidden activations"
     return get_activation(psi)(pre_activation(h, W_h, b_h, k))
 
 # %% ../nbs/00_single_value.ipynb #bd83cd31
 def d_output_d_weight(h, W_h, b_h, l, j, k, psi='identity'):
-    "∂o_l/∂W_h[j, k] = ψ'(z_l) Σ_r h_r ∂W_h[r, l]/∂W_h[j, k], for one row h"
+    "∂o_l/∂W_h[j, k] = ψ'((z_o)_l) Σ_r h_r ∂W_h[r, l]/∂W_h[j, k], one row h"
     dz = sum(h[r] * float((r, l) == (j, k)) for r in range(len(h)))
     return get_activation(psi).derivative(pre_activation(h, W_h, b_h, l)) * dz
 
 def d_output_d_bias(h, W_h, b_h, l, k, psi='identity'):
-    "∂o_l/∂b_h[k] = ψ'(z_l) ∂b_h[l]/∂b_h[k], for one row h"
+    "∂o_l/∂b_h[k] = ψ'((z_o)_l) ∂b_h[l]/∂b_h[k], one row h"
     dz = float(l == k)
     return get_activation(psi).derivative(pre_activation(h, W_h, b_h, l)) * dz
 
