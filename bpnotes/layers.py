@@ -1,4 +1,4 @@
-"""Section 4 of the notes: the gradient of the first layer's weights travels back through the hidden activations; the notes' second erratum, three ways to one answer, and backpropagation for any depth, with the gradients that vanish on the way.
+"""Section 4 of the notes: the idea of backpropagation in one picture, then the gradient of the first layer's weights through the hidden activations, worked once by hand; the notes' second erratum, three ways to one answer, and backpropagation for any depth, with the gradients that vanish on the way.
 
 Docs: https://bpnotes.github.io/bpnotes/earlier_layers.html.md"""
 
@@ -22,7 +22,7 @@ __all__ = ['d_output_d_hidden', 'hidden_delta', 'two_layer_grads', 'two_layer_lo
 
 # %% ../nbs/03_earlier_layers.ipynb #e4580353
 def d_output_d_hidden(h, W_h, b_h, l, r, psi='identity'):
-    "∂o_l/∂h_r = ψ'(z_l) W_h[r, l], for one row h"
+    "∂o_l/∂h_r = ψ'((z_o)_l) W_h[r, l], for one row h"
     slope = get_activation(psi).derivative(pre_activation(h, W_h, b_h, l))
     return slope * W_h[r, l]
 
@@ -63,8 +63,8 @@ def hidden_layer_grads_per_value(X, W_i, b_i, W_h, b_h, Y,
     def routes(dH_dtheta):   # Σ_s Σ_l Σ_r ∂L/∂O[s,l] ∂O[s,l]/∂H[s,r] ∂H[s,r]/∂θ
         return sum(dL_dO[s, l] * dO_dH[s][l][r] * dH_dtheta(s, r)
                    for s in rows for l in range(n) for r in range(p))
-    dW = [[routes(lambda s, r: d_output_d_weight(X[s], W_i, b_i, r, a, j, phi))
-           for j in range(p)] for a in range(m)]
+    dW = [[routes(lambda s, r: d_output_d_weight(X[s], W_i, b_i, r, q, j, phi))
+           for j in range(p)] for q in range(m)]
     db = [routes(lambda s, r: d_output_d_bias(X[s], W_i, b_i, r, j, phi))
           for j in range(p)]
     return np.array(dW), np.array(db)
@@ -77,7 +77,7 @@ def notes_hidden_layer_grads(X, W_i, b_i, W_h, b_h, Y,
     H = get_activation(phi)(dense(X, W_i, b_i))
     dL_dW_h, _ = output_layer_grads(H, W_h, b_h, Y, psi, loss)
     dW_h_dW_i = np.zeros(W_h.shape + W_i.shape)    # W_h does not move with W_i
-    return np.einsum('jk,jkar->ar', dL_dW_h, dW_h_dW_i)
+    return np.einsum('jk,jkqr->qr', dL_dW_h, dW_h_dW_i)
 
 # %% ../nbs/03_earlier_layers.ipynb #e706f932
 def layer_outputs(X, params, phi='tanh', psi='identity'):
