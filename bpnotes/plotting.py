@@ -74,10 +74,10 @@ def draw_network(
     ax=None,            # matplotlib Axes to draw on; a new figure when None
     edge_colors=None,   # {(layer, j, k): colour} for W[j, k] of a layer
     node_colors=None,   # {(layer, i): colour} to fill unit i of a layer
-    edge_labels=None,   # {(layer, j, k): text, or (math, code) on two lines}
+    edge_labels=None,   # {(layer, j, k): text, or (math, code)}
     edge_values=None,   # an array per layer: colours edges by size
     cmap='viridis',     # colour map for edge_values
-    loss=False,         # also draw the loss 𝓛, fed by every output: edges (D, k, 0)
+    loss=False,         # also draw the loss, fed by every output
     columns=True,       # name the columns: input, hidden, output (and loss)
     faint=False,        # draw every edge that is not highlighted in a faint grey
 ):
@@ -128,7 +128,7 @@ def draw_network(
     ax.axis('off')
     return ax
 
-# %% ../nbs/plotting.ipynb #96c9d350
+# %% ../nbs/plotting.ipynb #0ed9c3fa
 _HEADS = ['#c0392b', '#7d3c98', '#1f618d', '#117864', '#b9770e']   # one colour per input
 _TAIL, _OUT = 'darkorange', '#138d90'   # the tail through h_j; the outputs' δ_o
 
