@@ -56,7 +56,7 @@ def sigmoid(z):
     e = np.exp(-np.abs(z))
     return np.where(np.asarray(z) >= 0, 1 / (1 + e), e / (1 + e))
 
-ACTIVATIONS = {a.name: a for a in [
+ACTIVATIONS = {act.name: act for act in [
     Activation('sigmoid', sigmoid, lambda a: a * (1 - a)),
     Activation('tanh', np.tanh, lambda a: 1 - a * a),
     Activation('relu', lambda z: np.maximum(z, 0),
