@@ -1,4 +1,4 @@
-"""Section 2 of the notes: the multivariable chain rule takes the loss through every output to one weight, and the update rule uses the result; with mean squared error, the cross-entropies and the softmax, whose routes all survive.
+"""Section 2 of the notes: the multivariable chain rule takes the loss through every output to one weight, and the update rule uses the result. Three losses and their derivatives; and softmax, whose Jacobian is full: every route of the chain rule counts for a general loss, one route per logit for cross-entropy.
 
 Docs: https://bpnotes.github.io/bpnotes/loss_derivative.html.md"""
 
@@ -112,7 +112,7 @@ def get_loss(
 # %% ../nbs/01_loss_derivative.ipynb #6a1c2263
 @shapes(z='n')
 def softmax_jacobian(z):
-    "J[l, k] = ∂o_l/∂z_k = o_l([l = k] − o_k), o = softmax(z), for one row z"
+    "J[l, k] = ∂o[l]/∂z[k] = o[l]([l = k] − o[k]), o = softmax(z), one row z"
     o = softmax(z[None])[0]
     return o[:, None] * (np.eye(len(z)) - o[None, :])
 

@@ -171,7 +171,7 @@ def reverse_mode_grads(
     get_loss(loss, psi)                     # a cross-entropy needs ψ = identity
     leaves = [(Node(W), Node(b)) for W, b in params]
     A = X
-    for l, (W, b) in enumerate(leaves, start=1):
-        A = activate(A @ W + b, psi if l == len(leaves) else phi)
-    L = build_loss(A, y, loss).backward()
-    return float(L.value), [(W.grad, b.grad) for W, b in leaves]
+    for layer, (W, b) in enumerate(leaves, start=1):
+        A = activate(A @ W + b, psi if layer == len(leaves) else phi)
+    root = build_loss(A, y, loss).backward()
+    return float(root.value), [(W.grad, b.grad) for W, b in leaves]

@@ -1,4 +1,4 @@
-"""Section 3 of the notes: the per-value chain rule stacked into matrix products, δ_o and Hᵀδ_o; the Jacobian behind them; and the notes' first erratum, shown failing its check.
+"""Section 3 of the notes: the per-value chain rule stacked into matrix products, the output layer's δ and the weight gradient Hᵀδ; the Jacobian behind them; the step back to the hidden activations; and the notes' first erratum, shown failing its check.
 
 Docs: https://bpnotes.github.io/bpnotes/vector_case.html.md"""
 
@@ -48,7 +48,7 @@ def output_layer_grads(H, W_h, b_h, Y, psi='identity', loss='mse'):
 # %% ../nbs/02_vector_case.ipynb #0af6c42b
 @shapes(h='p', W_h='p n', b_h='n')
 def output_jacobian(h, W_h, b_h, psi='identity'):
-    "J[l, j, k] = ∂o_l/∂W_h[j, k] = ψ'(z_l) Σ_r h_r ∂W_h[r, l]/∂W_h[j, k]"
+    "J[l, j, k] = ∂o[l]/∂W_h[j, k] = ψ'(z_o[l]) Σ_r h[r] ∂W_h[r, l]/∂W_h[j, k]"
     slopes = get_activation(psi).derivative(dense(h[None], W_h, b_h)[0])
     dW_dW = np.eye(W_h.size).reshape(W_h.shape * 2)    # ∂W_h[r, l]/∂W_h[j, k]
     return np.einsum('l,r,rljk->ljk', slopes, h, dW_dW)

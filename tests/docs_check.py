@@ -226,3 +226,176 @@ def check_sidebar(sidebar_yml, notebooks):
     problems += [f"{nb} is missing from the sidebar" for nb in notebooks if nb not in listed]
     problems += [f"sidebar lists {e} twice" for e in set(listed) if listed.count(e) > 1]
     return problems
+
+
+# ---- the notation: retired symbols, and every symbol listed on the notation page ----
+
+def shown_text(nb):
+    """What a reader sees on a page, as (cell, kind, text): kind "prose" for markdown cells and markdown outputs
+    (generated sentences, show_doc docstrings), "caption" for figure captions and alt text, "code" for shown code,
+    show_doc signatures and printed outputs. Cells marked hide/export and `include: false` show nothing;
+    `echo: false` hides the code but not what it prints."""
+    for i, cell in enumerate(nb["cells"]):
+        text = source(cell)
+        if cell["cell_type"] == "markdown":
+            yield i, "prose", text
+            continue
+        if cell["cell_type"] != "code":
+            continue
+        options = {k: v.strip().strip('"') for k, v in re.findall(r"^#\|\s*([\w-]+)\s*:\s*(.*)$", text, flags=re.M)}
+        flags = set(re.findall(r"^#\|\s*(\w+)\s*$", text, flags=re.M))
+        if flags & HIDING or options.get("include") == "false":
+            continue
+        if options.get("echo") != "false":
+            yield i, "code", "\n".join(l for l in text.splitlines() if not l.startswith("#|"))
+        for key in ("fig-cap", "fig-alt"):
+            if key in options:
+                yield i, "caption", options[key].replace("\\\\", "\\")
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            md = data.get("text/markdown")
+            if md:
+                md = "".join(md)
+                yield i, "prose", re.sub(r"```\w*\n.*?```", "", md, flags=re.S)
+                yield from ((i, "code", block) for block in re.findall(r"```\w*\n(.*?)```", md, flags=re.S))
+            elif not any(k.startswith("image/") for k in data):
+                printed = out.get("text") or data.get("text/plain")
+                if printed:
+                    yield i, "code", "".join(printed)
+
+
+def maths(text):
+    "The LaTeX formulas of a piece of markdown ($…$ and $$…$$), code spans and blocks left out"
+    text = _strip_code(text)
+    return [a or b for a, b in re.findall(r"\$\$(.*?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", text, flags=re.S)]
+
+
+# Words inside a formula that are not symbols: \text{…}, \operatorname{…} and the like, environment names
+_WORDS = re.compile(r"\\(?:text\w*|operatorname|mathrm|mathit|mathtt|begin|end)\s*\{[^{}]*\}")
+# Greek letters and other commands that name a symbol (the rest, \frac, \sum, \partial, …, are operators)
+SYMBOL_COMMANDS = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "kappa", "lambda", "mu", "sigma",
+                   "theta", "Theta", "varphi", "phi", "psi", "ell", "tau", "rho", "eta", "omega", "nu", "xi", "pi",
+                   "Delta", "Sigma", "Phi", "Psi", "Gamma", "Lambda", "Omega", "zeta", "chi", "iota", "nabla"}
+
+
+def letters(formula):
+    "The symbols of one formula: its Latin letters, Greek letters (\\alpha) and calligraphic ones (\\mathcal L)"
+    f = _WORDS.sub(" ", formula)
+    found = set(re.findall(r"\\mathcal\s*\{?\s*([A-Z])", f))
+    found = {f"\\mathcal {c}" for c in found}
+    f = re.sub(r"\\mathcal\s*\{?\s*[A-Z]\}?", " ", f)
+    found |= {"\\" + c for c in re.findall(r"\\([A-Za-z]+)", f) if c in SYMBOL_COMMANDS}
+    f = re.sub(r"\\[A-Za-z]+", " ", f)
+    return found | set(re.findall(r"[A-Za-z]", f))
+
+
+def _prepared(formula):
+    "A formula without its words (\\text{…}, environment names), calligraphic letters as one character: 𝓛, 𝒩"
+    f = _WORDS.sub(" ", formula)
+    return re.sub(r"\\mathcal\s*\{?\s*([A-Z])\s*\}?", lambda m: chr(0x1D4D0 + ord(m.group(1)) - 65), f)
+
+
+# A retired symbol: what it was, where to look (in formulas, or in shown code and captions as plain text), and
+# a pattern that finds it. Only forms a pattern can tell apart are here; the notation page lists them all.
+RETIRED = [
+    # (name, what to write instead, where: "math" for formulas, "text" for code and the plain text around formulas, pattern)
+    ("w_ℓ, a layer's width", "p_ℓ", "math", r"(?<![A-Za-z\\])w_(?:\{?\\ell|\{?[0D](?![0-9])|\{?k\b)"),
+    ("w_ℓ, a layer's width", "p_ℓ", "text", r"\bw_(?:ℓ|l\b|\{l|\{ℓ|0\b|D\b|k\b)"),
+    ("a as an input index, (W_i)_{aj}", "q: (W_i)_{qj}, x_q",
+     "math", r"_\{(?:a[a-z]|[a-z]a)\}|(?<![A-Za-z\\])[xX]_a(?![A-Za-z])"),
+    ("i as an index", "q for an input, j for a hidden unit",
+     "math", r"_\{(?:i[a-z]|[a-z]i)\}|(?<![A-Za-z\\])[xhozXHOZ]_i(?![A-Za-z])"),
+    ("z_k, an entry of an output pre-activation", "(z_o)_k; (z_h)_j",
+     "math", r"(?<![A-Za-z\\])z_(?!h(?![A-Za-z0-9])|o(?![A-Za-z0-9])|\{[ho][},])(?:\{[^}]*\}|\\?[A-Za-z0-9]+)"),
+    ("Z_{o,sk}, an entry with the matrix's subscript", "(Z_o)_{sk}, (z_h)_j", "math", r"[zZ]_\{[ho],"),
+    ("o_{sk}, a batch entry in lower case", "O_{sk}, Y_{sk}, H_{sj}, X_{sq}",
+     "math", r"(?<![A-Za-z\\])[oyhxz]_\{s[A-Za-z\\]"),
+    ("c (a row maximum, a curvature, a fan-out, a constant)", "μ, κ, fan_out", "math", r"(?<![A-Za-z\\])c(?![A-Za-z])"),
+    ("k as a fan-in or a layer index", "fan_in; ℓ", "math", r"(?<![A-Za-z\\])k\s*=\s*\\ell"),
+    ("g as the initialisation gain", "γ", "math", r"(?<![A-Za-z\\])g\s*\^|(?<![A-Za-z\\])g\s*=\s*\\sqrt"),
+    ("g as the initialisation gain", "γ", "text", r"\bg²|\bg = √"),
+    ("L as a number of layers", "D (𝓛 is the loss)", "math", r"(?<![A-Za-z\\])L(?![A-Za-z])"),
+    ("L as a number of layers", "D = len(sizes) - 1", "text", r"\bL\s*=\s*len\("),
+    ("b as a row index", "s", "math", r"_\{b[a-z]\}|(?<![A-Za-z\\])b\s*=\s*1\b"),
+    ("θ for a layer's stacked weights and bias", "W̃_ℓ", "math", r"\\theta\s*=\s*(?:\\(?:left|big|Big)\s*\(\s*)?W"),
+    ("a, b for a layer's sizes", "for fan_in, fan_out in zip(sizes, sizes[1:])", "text",
+     r"for\s+a\s*,\s*b\s+in\s+zip\("),
+]
+
+
+def retired_uses(nb, retired=RETIRED, skip_cells=()):
+    "Every use of a retired symbol on one page: (cell, kind, retired name, what to write, the text found)"
+    found = []
+    for i, kind, text in shown_text(nb):
+        if i in skip_cells:
+            continue
+        formulas = maths(text) if kind in ("prose", "caption") else []
+        for name, instead, where, pattern in retired:
+            if where == "math":
+                pieces = [_prepared(f) for f in formulas]
+            elif kind == "code":
+                pieces = [text]
+            else:     # prose and captions, their formulas left out
+                pieces = [re.sub(r"\$\$.*?\$\$|\$.*?\$", "", text, flags=re.S)]
+            for piece in pieces:
+                found += [(i, kind, name, instead, m.group(0)) for m in re.finditer(pattern, piece)]
+    return found
+
+
+def check_retired(pages, retired=RETIRED, skip=None):
+    "No page uses a retired symbol, in its formulas, captions or shown code; skip: {page: cells} to leave out"
+    skip = skip or {}
+    return [f"{name}, cell {i} ({kind}): {found!r} is {what}; write {instead}"
+            for name, nb in pages.items()
+            for i, kind, what, instead, found in retired_uses(nb, retired, skip.get(name, ()))]
+
+
+def notation_table(nb):
+    """The symbols the notation page lists: {symbol: meaning} from the first two columns of its tables, the table
+    of retired symbols (under a heading with "Retired" in it) left out; a symbol listed twice is an error"""
+    table, problems, retired = {}, [], False
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in source(cell).splitlines():
+            if line.startswith("#"):
+                retired = "retired" in line.lower()
+            if retired or not line.startswith("|") or re.match(r"^\|[\s:|-]*\|$", line):
+                continue
+            cols = [c.strip() for c in line.strip().strip("|").split("|")]
+            for symbol in re.findall(r"\$(.+?)\$", re.sub(r"\\\|", "", cols[0])):
+                symbol = re.sub(r"\s+", " ", symbol.strip())
+                if symbol in table:
+                    problems.append(f"the notation page lists ${symbol}$ twice")
+                table[symbol] = cols[1] if len(cols) > 1 else ""
+    return table, problems
+
+
+def retired_cells(nb):
+    "Cells of the notation page that show retired symbols on purpose: its table of retired symbols"
+    return {i for i, cell in enumerate(nb["cells"])
+            if cell["cell_type"] == "markdown" and re.search(r"^#+ .*[Rr]etired", source(cell), flags=re.M)}
+
+
+def unlisted_symbols(nb, listed, skip_cells=()):
+    "Symbols in the formulas and captions of one page that the notation page's tables do not list: {symbol: cells}"
+    missing = {}
+    for i, kind, text in shown_text(nb):
+        if kind == "code" or i in skip_cells:
+            continue
+        for f in maths(text):
+            for symbol in letters(f) - listed:
+                missing.setdefault(symbol, set()).add(i)
+    return missing
+
+
+def check_symbols_listed(pages, notation_nb):
+    "Every symbol of every page's formulas is listed on the notation page, which lists each once"
+    table, problems = notation_table(notation_nb)
+    listed = set().union(*(letters(s) for s in table)) if table else set()
+    for name, nb in pages.items():
+        skip = retired_cells(nb) if nb is notation_nb else ()
+        for symbol, cells in sorted(unlisted_symbols(nb, listed, skip).items()):
+            problems.append(f"{name}: ${symbol}$ (cells {', '.join(map(str, sorted(cells)))}) is not on the "
+                            "notation page")
+    return problems
