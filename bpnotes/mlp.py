@@ -529,7 +529,7 @@ class MLP:
         softmax_cross_entropy: the fraction of rows whose label is predicted; binary_cross_entropy:
         the fraction of rows whose every output is predicted (targets read as 1 where > 0.5);
         mse or a Loss of your own: R² = 1 − Σ(y − o)²/Σ(y − ȳ)² for each output, averaged over
-        the outputs (1 for a perfect fit, 0 for predicting the mean).
+        the outputs (1 for a perfect fit, 0 for predicting the mean; nan for a single row).
 
         Parameters
         ----------
@@ -779,15 +779,17 @@ _FORMAT, _VERSION = 'bpnotes.MLP', 1      # what save writes into the header of 
 
 def _read(path):
     "The header (a dict) and the arrays of a file written by MLP.save, without unpickling anything"
-    if not zipfile.is_zipfile(path): raise ValueError("it is not an .npz archive")
-    with np.load(path, allow_pickle=False) as data:
-        header = json.loads(str(data['header'][()]))
-        if not isinstance(header, dict) or header.get('format') != _FORMAT:
-            raise ValueError("its header is not a bpnotes header")
-        if header['version'] > _VERSION:
-            raise ValueError(f"it was saved by {header['saved_by']}, in a newer format: "
-                             "upgrade bpnotes to load it")
-        return header, {name: data[name] for name in data.files if name != 'header'}
+    with open(path, 'rb') as file:
+        if not zipfile.is_zipfile(file): raise ValueError("it is not an .npz archive")
+        file.seek(0)
+        with np.load(file, allow_pickle=False) as data:
+            header = json.loads(str(data['header'][()]))
+            if not isinstance(header, dict) or header.get('format') != _FORMAT:
+                raise ValueError("its header is not a bpnotes header")
+            if header['version'] > _VERSION:
+                raise ValueError(f"it was saved by {header['saved_by']}, in a newer format: "
+                                 "upgrade bpnotes to load it")
+            return header, {name: data[name] for name in data.files if name != 'header'}
 
 def _saved_name(x, table, what):
     "The name save writes for an Activation or Loss; one of your own may not take a built-in's"
@@ -808,7 +810,7 @@ def _loaded(name, table, kind, custom, path):
 
 def _r2(O, Y):
     "R² of outputs O for targets Y, per output and averaged, as scikit-learn's r2_score"
-    if len(Y) < 2: raise ValueError("R² needs at least two rows: with one, Σ(y − ȳ)² is 0")
+    if len(Y) < 2: return math.nan        # Σ(y − ȳ)² is 0 for one row: undefined, as in scikit-learn
     O, Y = O.astype(np.float64), Y.astype(np.float64)
     residual = ((Y - O) ** 2).sum(axis=0)
     total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
