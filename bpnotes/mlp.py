@@ -671,11 +671,16 @@ class MLP:
             return self._step_with(grads, lr, momentum, weight_decay)
         if type(grads) is _Grads and grads.fits(self):
             g = grads.flat                       # one dot product over the network's own vector
-            if not (math.isfinite(np.vdot(g, g)) or all_finite(g)):
+            gg = np.vdot(g, g)
+            if not (math.isfinite(gg) or all_finite(g)):
                 raise ValueError("grads contain NaN or infinite values; no parameter was changed")
             pairs = [(self._flat, g)]
         else:                                    # everything checked before anything changes
-            pairs = list(zip((p for layer in self.params for p in layer), _check_grads(self, grads)))
+            checked = _check_grads(self, grads)
+            gg = sum(np.vdot(g, g) for g in checked)
+            pairs = list(zip((p for layer in self.params for p in layer), checked))
+        if not lr * math.sqrt(gg) < _HUGE:       # a step that might overflow θ: checked first
+            return self._step_with(grads, lr, 0.0, 0.0)
         scratch, alpha = self._scratch, np.asarray(lr, self._dtype)
         for theta, g in pairs:                   # θ -= α g, a cache-sized slab at a time
             theta, g = theta.reshape(-1), g.reshape(-1)
@@ -692,15 +697,18 @@ class MLP:
         beta = _check_coefficient(momentum, 'momentum', below_one=True)
         lam = _check_coefficient(weight_decay, 'weight_decay')
         g = _flat_grads(self, grads)                          # a new vector, laid out as θ
-        if lam:
-            for theta, g_l in zip(self._theta, _layer_views(g, self._sizes)):
-                g_l[:-1] += lam * theta[:-1]                  # + λW; the last row, b, is not decayed
-        if beta:
-            if self._velocity is None: self._velocity = np.zeros_like(self._flat)
-            self._velocity *= beta
-            self._velocity += g                               # v ← βv + g
-            g = self._velocity
-        self._flat -= np.asarray(lr, self._dtype) * g
+        with np.errstate(over='ignore', invalid='ignore'):    # an overflow is reported in words
+            if lam:
+                for theta, g_l in zip(self._theta, _layer_views(g, self._sizes)):
+                    g_l[:-1] += lam * theta[:-1]              # + λW; the last row, b, is not decayed
+            if beta:                                          # v ← βv + g
+                g = g if self._velocity is None else np.add(self._velocity * beta, g, out=g)
+            new = self._flat - np.asarray(lr, self._dtype) * g
+        if not all_finite(new):
+            raise FloatingPointError("step: the update would overflow the parameters to inf, so the "
+                                     "learning rate is far too high; no parameter was changed")
+        self._flat[...] = new
+        if beta: self._velocity = g
 
     def reset_velocity(self):
         "Set the velocity v of step's momentum back to zero: the next step starts from rest"
@@ -775,6 +783,7 @@ class MLP:
         net.params, net.meta = pairs, header['meta']
         return net
 
+_HUGE = 1e100   # steps of α‖g‖ below this cannot overflow θ in float64 (it would take 1e208 of them)
 _FORMAT, _VERSION = 'bpnotes.MLP', 1      # what save writes into the header of its files
 
 def _read(path):

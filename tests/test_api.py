@@ -583,3 +583,19 @@ def test_step_with_momentum_rejects_bad_grads_changing_nothing(rng):
     with pytest.raises(ValueError, match=r"grads\[1\] contains NaN"):
         net.step([(dW.copy(), db.copy()) for dW, db in grads], lr=0.1, weight_decay=0.1)
     assert_unchanged(net, snapshot) and net._velocity is None
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(momentum=0.9)])
+def test_a_step_that_would_overflow_the_parameters_is_refused_changing_nothing(kwargs, rng):
+    "α‖g‖ so large that θ − αg would be inf: a FloatingPointError (fit records a divergence), nothing changed"
+    net = MLP([3, 5, 2], seed=0)
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    _, grads = net.loss_and_grads(X, y)
+    net.step(grads, 1e-3, **kwargs)                       # a velocity to keep, with momentum
+    snapshot, velocity = params_snapshot(net), None if net._velocity is None else net._velocity.copy()
+    grads[1][0][...] = 1e3                                # α g = 1.7e311 overflows
+    for g in (grads, [(dW.copy(), db.copy()) for dW, db in grads]):
+        with pytest.raises(FloatingPointError, match="would overflow the parameters"):
+            net.step(g, 1.7e308, **kwargs)
+    assert_unchanged(net, snapshot)
+    assert (velocity is None and net._velocity is None) or np.array_equal(velocity, net._velocity)

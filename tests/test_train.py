@@ -317,3 +317,12 @@ def test_evaluate_uses_the_metric_that_fits_the_loss():
     loss, r2 = evaluate(net, X, y)
     assert loss == net.loss_of(X, y) and r2 == net.score(X, y)
     assert evaluate(net, X, y, metric=lambda net, X, y: 0.5)[1] == 0.5
+
+
+def test_a_learning_rate_near_the_float_limit_is_a_divergence_not_a_crash():
+    X, y = xor(n=32, seed=0)
+    net = MLP([2, 8, 2], loss="softmax_cross_entropy", seed=0)
+    start = net.snapshot()
+    history = fit(net, X, y, epochs=5, lr=1e307, batch_size=8)
+    assert history["diverged_at"] == 1 and history["restored_epoch"] == 0
+    assert all(np.array_equal(a, b) for pa, pb in zip(net.params, start) for a, b in zip(pa, pb))
