@@ -8,6 +8,7 @@ Docs: https://bpnotes.github.io/bpnotes/training.html.md"""
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 from typing import Callable
 
@@ -232,8 +233,10 @@ def _show(name, value):
 def _progress(epochs, stream, name):
     "on_epoch for fit: a tqdm bar in Jupyter or on a terminal, else a plain line per epoch"
     from tqdm.auto import tqdm
-    interactive = stream.isatty() or 'ipykernel' in sys.modules
-    bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive,
+    notebook = 'ipykernel' in sys.modules
+    interactive = stream.isatty() or notebook
+    width = None if notebook else shutil.get_terminal_size().columns   # tqdm cuts what is wider
+    bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive, ncols=width,
                bar_format='{n_fmt}/{total_fmt} |{bar:8}| {desc} [{elapsed}<{remaining}]')
     def on_epoch(epoch, history):
         train = f"loss {history['loss'][-1]:.4f}  {name} {_show(name, history[name][-1])}"

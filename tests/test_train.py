@@ -296,19 +296,27 @@ def test_fit_rejects_bad_momentum_and_weight_decay_changing_nothing(kwargs, word
     assert all(np.array_equal(a, b) for pa, pb in zip(net.params, before) for a, b in zip(pa, pb))
 
 
-def test_the_progress_bar_keeps_the_held_out_score_in_80_columns(monkeypatch):
+@pytest.mark.parametrize("metric", [None, "a_long_metric_name_that_the_terminal_cannot_hold"])
+def test_the_progress_bar_keeps_the_held_out_score_in_80_columns(metric, monkeypatch):
+    "An 80-column terminal: the line is cut to 80 characters, and the held-out score is not what is cut"
     import io
     import bpnotes.train as train
     class Terminal(io.StringIO):
         def isatty(self): return True
     stream = Terminal()
     monkeypatch.setattr(train.sys, "stderr", stream)
+    monkeypatch.setenv("COLUMNS", "80")
     X, y = xor(n=32, seed=0)
+    def named(net, X, y): return net.score(X, y)
+    if metric:
+        named.__name__ = metric
     history = fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=200, lr=0.1, batch_size=32,
-                  X_val=X[:8], y_val=y[:8], progress=True)
+                  X_val=X[:8], y_val=y[:8], progress=True, metric=named if metric else None)
     last = stream.getvalue().rstrip("\n").split("\r")[-1]
     assert last.startswith("200/200") and len(last) <= 80, last
-    assert f"held out {history['val_accuracy'][-1]:.1%}" in last
+    name = history["metric"]
+    held_out = f"{history['val_' + name][-1]:.1%}" if name == "accuracy" else f"{history['val_' + name][-1]:.4g}"
+    assert f"held out {held_out}" in last
 
 
 def test_evaluate_uses_the_metric_that_fits_the_loss():
