@@ -359,8 +359,8 @@ def fit(
                     _, grads = net.loss_and_grads(X[batch], y[batch], out=grads)
                     net.step(grads, lr, momentum, weight_decay)
                 sets = [('', X, y), ('val_', X_val, y_val)]
-                done = [(key, *evaluate(net, X_k, y_k, score))
-                        for key, X_k, y_k in sets if X_k is not None]
+                done = [(key, *evaluate(net, X_set, y_set, score))
+                        for key, X_set, y_set in sets if X_set is not None]
                 for key, loss, value in done:
                     history[key + 'loss'].append(loss)
                     history[key + name].append(value)
