@@ -27,7 +27,8 @@ from .train import accuracy, digits, fit, plot_history, spiral, standardize, tra
 from .vector import dense, notes_output_layer_grads, output_jacobian, output_layer_grads
 
 # %% auto #0
-__all__ = ['TOL', 'DATASETS', 'DEFAULTS', 'Check', 'derivation_checks', 'format_checks', 'check', 'UsageError', 'train', 'main']
+__all__ = ['TOL', 'DATASETS', 'DEFAULTS', 'TEST_FRACTION', 'Check', 'derivation_checks', 'format_checks', 'check', 'UsageError',
+           'train', 'evaluate', 'main']
 
 # %% ../nbs/12_cli.ipynb #e94fe95b
 class Check(NamedTuple):
@@ -201,10 +202,16 @@ def check(
     return 1 if failed else 0
 
 # %% ../nbs/12_cli.ipynb #3e39947c
+import contextlib
+import io
+
+from . import __version__
+
 DATASETS = {'spiral': spiral, 'xor': xor, 'digits': digits}
 # per data set: hidden widths, epochs, learning rate, batch size (where the command line gives none)
 DEFAULTS = {'spiral': ('64,64', 200, 0.5, 32), 'xor': ('8', 100, 0.3, 16),
             'digits': ('64', 20, 0.1, 32)}
+TEST_FRACTION = 0.2   # the share of each data set held out for testing
 
 class UsageError(ValueError):
     "A bad command-line argument: reported in one line, exit status 2"
@@ -216,17 +223,88 @@ def _hidden_widths(hidden):
         raise UsageError(f"--hidden takes widths >= 1, like 64 or 64,32; got {hidden!r}")
     return widths
 
+def _in_a_folder(path, option):
+    "path, when its folder exists; a UsageError before any training otherwise"
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise UsageError(f"{option}: the folder of {path!r} does not exist")
+    return path
+
+def _plot_file(plot):
+    "The --plot file: in a folder that exists, with an image format matplotlib writes"
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if os.path.splitext(plot)[1].lstrip('.').lower() not in formats:
+        raise UsageError(f"--plot needs a file name ending in an image format, such as .png, .pdf or "
+                         f".svg (any of {', '.join(sorted(formats))}); got {plot!r}")
+    return _in_a_folder(plot, '--plot')
+
+def _save_file(save):
+    "The --save file: an .npz name in a folder that exists"
+    if not save.endswith('.npz'): raise UsageError(f"--save takes a file name ending in .npz; got {save!r}")
+    return _in_a_folder(save, '--save')
+
+def _split(data, seed, test_fraction=TEST_FRACTION):
+    "(X_train, X_test, y_train, y_test): the data set, split by seed, standardised by its training rows"
+    X, y = DATASETS[data]()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=test_fraction, seed=seed)
+    return (*standardize(X_train, X_test), y_train, y_test)
+
+def _draw(history, plot, label):
+    "Save the loss and accuracy curves of history (so far) to the file plot"
+    import matplotlib
+    matplotlib.use('Agg')   # no screen needed
+    axs = plot_history(history, label=label)
+    axs[0].figure.tight_layout()
+    axs[0].figure.savefig(plot, dpi=120)
+
+def _accuracies(net, X_train, y_train, X_test, y_test):
+    "The line both train and evaluate end with"
+    return (f"train accuracy {net.score(X_train, y_train):.1%}, "
+            f"test accuracy {net.score(X_test, y_test):.1%}")
+
 def train(
-    data:str='digits',      # the data set: spiral, xor or digits
-    hidden:str=None,        # hidden widths, comma-separated, e.g. 64,64
-    activation:str='tanh',  # hidden activation: sigmoid, tanh, relu or identity
-    epochs:int=None,        # passes over the training data (default: by data set)
-    lr:float=None,          # learning rate (default: by data set)
-    batch_size:int=None,    # rows per step (default: by data set)
-    seed:int=0,             # seed of the split, the initial weights and the shuffles
-    plot:str=None,          # save the loss and accuracy curves to this image file
+    data:str='digits',
+    hidden:str | None=None,
+    activation:str='tanh',
+    epochs:int | None=None,
+    lr:float | None=None,
+    batch_size:int | None=None,
+    seed:int=0,
+    plot:str | None=None,
+    save:str | None=None,
+    quiet:bool=False,
 )->int:
-    "Train an MLP with softmax cross-entropy, test on 20 % held out; 0, or 1 if it diverged"
+    """Train an MLP with softmax cross-entropy, test on 20 % held out; the exit status
+
+    0 when it trained; 1 when training diverged (the message and the curves so far
+    are given, nothing is saved); 130 when interrupted (Ctrl-C): a one-line summary,
+    and the curves so far.
+
+    Parameters
+    ----------
+    data : str
+        the data set: spiral, xor or digits
+    hidden : str | None
+        hidden widths, comma-separated, e.g. 64,64
+        (default: by data set)
+    activation : str
+        hidden activation: sigmoid, tanh, relu or identity
+    epochs : int | None
+        passes over the training data
+        (default: by data set)
+    lr : float | None
+        learning rate (default: by data set)
+    batch_size : int | None
+        rows per step (default: by data set)
+    seed : int
+        seed of the split, the initial weights and the shuffles
+    plot : str | None
+        save the loss and accuracy curves to this image file
+    save : str | None
+        save the trained network to this .npz file
+    quiet : bool
+        print the result line only, no progress
+    """
     if data not in DATASETS: raise UsageError(f"--data must be one of {', '.join(DATASETS)}; got {data!r}")
     if activation not in ACTIVATIONS:
         raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
@@ -237,32 +315,84 @@ def train(
     if epochs < 1: raise UsageError(f"--epochs must be >= 1; got {epochs}")
     if batch_size < 1: raise UsageError(f"--batch-size must be >= 1; got {batch_size}")
     if not (np.isfinite(lr) and lr > 0): raise UsageError(f"--lr must be a number > 0; got {lr}")
-    if plot is not None and not os.path.isdir(os.path.dirname(os.path.abspath(plot))):
-        raise UsageError(f"--plot: the folder of {plot!r} does not exist")
-    X, y = DATASETS[data]()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.2, seed=seed)
-    X_train, X_test = standardize(X_train, X_test)
-    net = MLP([X.shape[1], *widths, int(y.max()) + 1], activation=activation,
+    if seed < 0: raise UsageError(f"--seed must be a whole number >= 0; got {seed}")
+    if plot is not None: plot = _plot_file(plot)
+    if save is not None: save = _save_file(save)
+    X_train, X_test, y_train, y_test = _split(data, seed)
+    net = MLP([X_train.shape[1], *widths, int(y_train.max()) + 1], activation=activation,
               loss='softmax_cross_entropy', seed=seed)
-    print(f"{data}: {len(X_train)} training and {len(X_test)} test rows")
-    print(f"network {net.sizes}, {activation}; {epochs} epochs, lr {lr}, batch size {batch_size}")
-    start = time.perf_counter()
-    history = fit(net, X_train, y_train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                  X_val=X_test, y_val=y_test, progress=True)
+    net.meta = {'data': data, 'seed': seed, 'test_fraction': TEST_FRACTION}
+    say = (lambda *lines: None) if quiet else (lambda *lines: print(*lines, sep='\n'))
+    say(f"{data}: {len(X_train)} training and {len(X_test)} test rows",
+        f"network {net.sizes}, {activation}; {epochs} epochs, lr {lr}, batch size {batch_size}")
+    so_far, start = {}, time.perf_counter()
+    try:
+        history = fit(net, X_train, y_train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                      X_val=X_test, y_val=y_test, progress=not quiet,
+                      on_epoch=lambda epoch, history: so_far.update(history=history))
+    except KeyboardInterrupt:                          # Ctrl-C: what there is, in one line
+        history = so_far.get('history')
+        done = len(history['loss']) if history else 0
+        summary = f"interrupted during epoch {done + 1} of {epochs}"
+        if done:
+            summary += (f"; after epoch {done}: loss {history['loss'][-1]:.4f}, "
+                        f"test accuracy {history['val_accuracy'][-1]:.1%}")
+            if plot is not None: _draw(history, plot, data)
+        print(summary + ("; the curves so far are in " + plot if plot and done else "")
+              + ("; not saved" if save else ""), file=sys.stderr)
+        return 130
     seconds = time.perf_counter() - start
     if history['diverged_at']:
-        print(f"training diverged during epoch {history['diverged_at']}: the parameters "
-              "overflowed; try a smaller --lr")
+        if plot is not None and history['loss']: _draw(history, plot, data)
+        print(f"training diverged during epoch {history['diverged_at']}: the parameters overflowed; "
+              f"try a smaller --lr than {lr}"
+              + ("; the curves up to then are in " + plot if plot and history['loss'] else "")
+              + ("; not saved" if save else ""), file=sys.stderr)
         return 1
-    print(f"train accuracy {accuracy(net, X_train, y_train):.1%}, "
-          f"test accuracy {accuracy(net, X_test, y_test):.1%} ({seconds:.1f} s)")
+    print(_accuracies(net, X_train, y_train, X_test, y_test) + f" ({seconds:.1f} s)")
     if plot is not None:
-        import matplotlib
-        matplotlib.use('Agg')   # no screen needed
-        axs = plot_history(history, label=data)
-        axs[0].figure.tight_layout()
-        axs[0].figure.savefig(plot, dpi=120)
-        print(f"loss and accuracy curves saved to {plot}")
+        _draw(history, plot, data)
+        say(f"loss and accuracy curves saved to {plot}")
+    if save is not None:
+        net.save(save)
+        say(f"network saved to {save} (bpnotes evaluate {save} reads it)")
+    return 0
+
+def evaluate(
+    model:str,
+    data:str | None=None,
+    quiet:bool=False,
+)->int:
+    """Load a network saved by bpnotes train --save; its accuracy on the split it was trained on
+
+    The file records the data set, the seed of the split and the test fraction, so
+    the training and test rows are the same as in training, and so are the answers.
+
+    Parameters
+    ----------
+    model : str
+        an .npz file written by bpnotes train --save
+    data : str | None
+        the data set, which must be the one recorded
+        (default: the one recorded)
+    quiet : bool
+        print the result line only
+    """
+    try: net = MLP.load(model)
+    except FileNotFoundError: raise UsageError(f"no such file: {model!r}") from None
+    except ValueError as e: raise UsageError(str(e)) from None
+    if not {'data', 'seed', 'test_fraction'} <= set(net.meta) or net.meta['data'] not in DATASETS:
+        raise UsageError(f"{model!r} records no data split, so it was not saved by bpnotes train "
+                         "--save: evaluate it in Python, with MLP.load and score")
+    recorded, seed = net.meta['data'], net.meta['seed']
+    if data is not None and data != recorded:
+        raise UsageError(f"{model!r} was trained on {recorded}, not {data}")
+    X_train, X_test, y_train, y_test = _split(recorded, seed, net.meta['test_fraction'])
+    if not quiet:
+        print(f"{model}: network {net.sizes}, {net.activation.name}, trained on {recorded}, "
+              f"seed {seed}", f"{recorded}: {len(X_train)} training and {len(X_test)} test rows",
+              sep='\n')
+    print(_accuracies(net, X_train, y_train, X_test, y_test))
     return 0
 
 # %% ../nbs/12_cli.ipynb #e923e567
@@ -271,38 +401,90 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+def _seed(text):
+    "A seed as the parser reads it: a whole number >= 0 (else exit status 2, before any work)"
+    try: seed = int(text)
+    except ValueError: seed = -1
+    if seed < 0: raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return seed
+
+def _by_data_set(column):
+    "The per-data-set defaults of one DEFAULTS column, for --help"
+    return ', '.join(f"{DEFAULTS[name][column]} for {name}" for name in DATASETS)
+
 def _parser():
-    "The bpnotes command line: check and train, with their options"
+    "The bpnotes command line: check, train and evaluate, with their options"
     parser = _Parser(prog='bpnotes', description="Backpropagation derived, computed and proved.")
-    commands = parser.add_subparsers(dest='command', required=True, metavar='{check,train}')
+    parser.add_argument('--version', action='version', version=f'bpnotes {__version__}')
+    commands = parser.add_subparsers(dest='command', required=True,
+                                     metavar='{check,train,evaluate}')
+    quiet = dict(action='store_true', help="print the result line only, no progress")
     p = commands.add_parser('check', help="re-prove every derivation on fresh random numbers",
                             description=check.__doc__)
-    p.add_argument('--seed', type=int, help="seed of the random inputs (default: a fresh one)")
+    p.add_argument('--seed', type=_seed, help="seed of the random inputs (default: a fresh one)")
+    p.add_argument('-q', '--quiet', **{**quiet, 'help': "print the failures and the summary only"})
     t = commands.add_parser('train', help="train a network on spiral, xor or digits",
-                            description=train.__doc__)
-    t.add_argument('--data', choices=list(DATASETS), default='digits', help="the data set")
-    t.add_argument('--hidden', help="hidden layer widths, comma-separated (default: by data set)")
+                            description="Train an MLP with softmax cross-entropy on a data set "
+                                        "and test it on the 20 % held out.")
+    t.add_argument('--data', choices=list(DATASETS), default='digits',
+                   help="the data set (default: digits)")
+    t.add_argument('--hidden', help=f"hidden layer widths, comma-separated (default: {_by_data_set(0)})")
     t.add_argument('--activation', choices=list(ACTIVATIONS), default='tanh',
-                   help="hidden activation")
-    t.add_argument('--epochs', type=int, help="passes over the training data (default: by data set)")
-    t.add_argument('--lr', type=float, help="learning rate (default: by data set)")
-    t.add_argument('--batch-size', type=int, help="rows per step (default: by data set)")
-    t.add_argument('--seed', type=int, default=0, help="seed of the split, weights and shuffles")
-    t.add_argument('--plot', help="save the loss and accuracy curves to this image file")
+                   help="hidden activation (default: tanh)")
+    t.add_argument('--epochs', type=int,
+                   help=f"passes over the training data (default: {_by_data_set(1)})")
+    t.add_argument('--lr', type=float, help=f"learning rate (default: {_by_data_set(2)})")
+    t.add_argument('--batch-size', type=int, help=f"rows per step (default: {_by_data_set(3)})")
+    t.add_argument('--seed', type=_seed, default=0,
+                   help="seed of the split, weights and shuffles (default: 0)")
+    t.add_argument('--plot', help="save the loss and accuracy curves to this image file (.png, .pdf, …)")
+    t.add_argument('--save', help="save the trained network to this .npz file")
+    t.add_argument('-q', '--quiet', **quiet)
+    e = commands.add_parser('evaluate', help="the accuracy of a network saved by train --save",
+                            description="Load a network saved by bpnotes train --save and report "
+                                        "its accuracy on the split it was trained on.")
+    e.add_argument('model', help="an .npz file written by bpnotes train --save")
+    e.add_argument('--data', choices=list(DATASETS), help="the data set (default: the one recorded)")
+    e.add_argument('-q', '--quiet', **quiet)
     return parser
 
+def _check(seed=None, quiet=False):
+    "bpnotes check; with quiet, only the rows that failed and the summary line"
+    if not quiet: return check(seed)
+    with contextlib.redirect_stdout(io.StringIO()) as table: status = check(seed)
+    lines = table.getvalue().strip().splitlines()
+    print('\n'.join([line for line in lines if 'FAIL' in line] + lines[-1:]))
+    return status
+
 def main(
-    argv:list=None,   # the arguments after bpnotes; sys.argv[1:] when None
+    argv:list | None=None,
 )->int:
-    "The bpnotes command: bpnotes check [--seed N] or bpnotes train [--data …]; the exit status"
+    """The bpnotes command: check, train or evaluate; the exit status
+
+    0 on success; 1 when a check fails, training diverges or an optional dependency is
+    missing; 2 for a bad argument (one line on standard error); 130 when interrupted.
+
+    Parameters
+    ----------
+    argv : list | None
+        the arguments after bpnotes; sys.argv[1:] when None
+    """
     parser = _parser()
     try: args = vars(parser.parse_args(argv))
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2
-    command = {'check': check, 'train': train}[args.pop('command')]
+    name = args.pop('command')
+    command = {'check': _check, 'train': train, 'evaluate': evaluate}[name]
     try: return command(**args)
     except UsageError as e:
-        print(f"bpnotes {command.__name__}: error: {e}", file=sys.stderr)
+        print(f"bpnotes {name}: error: {e}", file=sys.stderr)
         return 2
     except ImportError as e:   # an optional dependency (scikit-learn, for the digits) is missing
-        print(f"bpnotes {command.__name__}: error: {e}", file=sys.stderr)
+        print(f"bpnotes {name}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"bpnotes {name}: interrupted", file=sys.stderr)
+        return 130
+
+# %% ../nbs/12_cli.ipynb #93e3ea97
+if __name__ == '__main__' and 'IPython' not in sys.modules:   # python -m bpnotes.cli …
+    sys.exit(main())

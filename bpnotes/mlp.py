@@ -7,14 +7,17 @@ Docs: https://bpnotes.github.io/bpnotes/mlp.html.md"""
 # %% ../nbs/04_mlp.ipynb #9c19c8f7
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import os
+import zipfile
 
 import numpy as np
 
 from .checks import all_finite, as_real_array, check_labels, check_lr, unchecked
-from .loss import LOSSES, get_loss
-from .single_value import ACTIVATIONS, get_activation
+from .loss import LOSSES, Loss, get_loss, softmax
+from .single_value import ACTIVATIONS, Activation, get_activation, sigmoid
 from .vector import dense
 
 # %% auto #0
@@ -22,16 +25,34 @@ __all__ = ['init_params', 'MLP']
 
 # %% ../nbs/04_mlp.ipynb #3287fa0a
 def init_params(
-    sizes,               # layer widths, input first
-    activation='tanh',   # hidden activation: sets the initial scale
-    seed=0,              # seed of the random generator
-    dtype=np.float64,    # dtype of the arrays
+    sizes:list,
+    activation:str|Activation='tanh',
+    seed:int=0,
+    dtype:type=np.float64,
 )->list:
-    "One (W, b) per layer: W ~ N(0, g²/fan_in), g = √2 for ReLU and 1 otherwise; b = 0"
+    """One (W, b) per layer: W ~ N(0, γ²/fan_in), γ = √2 for ReLU and 1 otherwise; b = 0
+
+    Parameters
+    ----------
+    sizes : list
+        layer widths, input first
+    activation : str | Activation
+        hidden activation: sets the gain γ
+    seed : int
+        seed of the random generator
+    dtype : type
+        dtype of the arrays, np.float32 or np.float64
+
+    Returns
+    -------
+    list
+        [(W_1, b_1), …, (W_D, b_D)]
+    """
     rng = np.random.default_rng(seed)
-    gain = np.sqrt(2.0) if get_activation(activation) is ACTIVATIONS['relu'] else 1.0
+    relu = get_activation(activation) is ACTIVATIONS['relu']
+    gain = np.sqrt(2.0) if relu else 1.0
     return [((rng.standard_normal((fan_in, fan_out)) * (gain / np.sqrt(fan_in))).astype(dtype),
-             np.zeros(fan_out, dtype=dtype)) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+             np.zeros(fan_out, dtype=dtype)) for fan_in, fan_out in zip(sizes, sizes[1:])]
 
 # %% ../nbs/04_mlp.ipynb #66c8487b
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -77,6 +98,19 @@ def _check_y(y, B, n, loss, dtype):
                          f"got values from {y.min():g} to {y.max():g}")
     return y.astype(dtype, copy=False)
 
+def _builtin(x, table):
+    "The built-in Activation or Loss equal to x (same name and functions), else x itself"
+    return next((builtin for builtin in table.values() if builtin == x), x)
+
+def _check_coefficient(value, name, below_one=False):
+    "momentum β in [0, 1) or weight_decay λ ≥ 0, as a float, or a ValueError that says so"
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and 0 <= value < (1 if below_one else math.inf))
+    if not ok:
+        bounds = "a number in [0, 1)" if below_one else "a finite number >= 0"
+        raise ValueError(f"{name} must be {bounds}, got {value!r}")
+    return float(value)
+
 def _overflow(where):
     "The error for arithmetic that overflowed: it names the likely cause"
     return FloatingPointError(f"{where}: the computation overflowed to inf or NaN, so the parameters "
@@ -87,6 +121,7 @@ def _overflow(where):
 _TANH, _RELU, _IDENTITY = ACTIVATIONS['tanh'], ACTIVATIONS['relu'], ACTIVATIONS['identity']
 _SIGMOID = ACTIVATIONS['sigmoid']
 _MSE, _SCE = LOSSES['mse'], LOSSES['softmax_cross_entropy']
+_BCE = LOSSES['binary_cross_entropy']
 _EXP_TANH_FROM = {np.dtype(np.float32): 8192, np.dtype(np.float64): 1024}   # measured: bench/ablations.py
 _ONE, _TWO, _MINUS_TWO = ({dt: np.asarray(c, dt) for dt in _FLOAT_DTYPES} for c in (1, 2, -2))
 # (constants as 0-d arrays of the array's dtype: a Python number costs numpy a conversion on every call)
@@ -176,19 +211,20 @@ def _loss_and_delta(loss, B, n, dtype):
 class _Workspace:
     "Everything loss_and_grads needs for a batch of B rows, made once: arrays, and each layer's work"
     def __init__(self, net, B):
-        sizes, dtype, L = net.sizes, net.dtype, len(net.sizes) - 1
-        self.A = [np.empty((B, w), dtype) for w in sizes[1:]]        # A_1 … A_D
-        self.D = [np.empty((B, w), dtype) for w in sizes[1:]]        # δ_1 … δ_D
-        self.ones = np.ones(B, dtype)                                 # Σ_s δ = 1ᵀδ
+        sizes, dtype, depth = net._sizes, net._dtype, len(net._sizes) - 1
+        self.A = [np.empty((B, width), dtype) for width in sizes[1:]]   # A_1 … A_D
+        self.D = [np.empty((B, width), dtype) for width in sizes[1:]]   # δ_1 … δ_D
+        self.ones = np.ones(B, dtype)                                   # Σ_s δ = 1ᵀδ
         scratch = np.empty(B * max(sizes[1:]), dtype)
-        T = [scratch[:B * w].reshape(B, w) for w in sizes[1:]]
-        acts = [net.activation] * (L - 1) + [net.output_activation]
+        T = [scratch[:B * width].reshape(B, width) for width in sizes[1:]]
+        acts = [net._activation] * (depth - 1) + [net._output_activation]
         self.forward = [(theta[:-1], theta[-1], A, _in_place(act, A))
                         for theta, A, act in zip(net._theta, self.A, acts)]
-        self.output_slope = _times_slope(net.output_activation, T[-1])
+        self.output_slope = _times_slope(net._output_activation, T[-1])
         self.backward = [(l, self.A[l - 1].T, self.D[l], net._theta[l][:-1].T, self.D[l - 1],
-                          self.A[l - 1], _times_slope(net.activation, T[l - 1])) for l in range(L - 1, 0, -1)]
-        self.loss = _loss_and_delta(net.loss, B, sizes[-1], dtype)
+                          self.A[l - 1], _times_slope(net._activation, T[l - 1]))
+                         for l in range(depth - 1, 0, -1)]
+        self.loss = _loss_and_delta(net._loss, B, sizes[-1], dtype)
 
 class _Views(list):
     "(W, b)-shaped views into one vector: an item changed in the list would not change the vector"
@@ -220,108 +256,333 @@ class _Grads(_Views):
 
     def fits(self, net):
         "True when these are gradient arrays for a network of net's sizes and dtype"
-        return self.sizes == net.sizes and self.flat.dtype == net.dtype
+        return self.sizes == net._sizes and self.flat.dtype == net._dtype
 
 # %% ../nbs/04_mlp.ipynb #12b943e7
 class MLP:
-    "A dense network sizes[0] → … → sizes[-1], trained by the backpropagation of sections 1 to 4"
+    """A dense network sizes[0] → … → sizes[-1], trained by the backpropagation of sections 1 to 4
+
+    Layer ℓ computes A_ℓ = φ(A_ℓ₋₁ W_ℓ + b_ℓ), with ψ in place of φ at the output, W_ℓ of shape
+    (fan_in, fan_out). The losses, and the targets y each one takes:
+
+    - 'mse': numbers, shape (B, n); any ψ; forward gives ψ(Z_D)
+    - 'softmax_cross_entropy': integer labels in [0, n), shape (B,); ψ = identity; forward gives
+      the logits Z_D
+    - 'binary_cross_entropy': numbers in [0, 1], shape (B, n); ψ = identity; forward gives the
+      logits Z_D
+
+    Train with loss_and_grads and step, or with bpnotes.fit; ask with net(X), predict,
+    predict_proba and score; keep with save and MLP.load, snapshot, pickle or copy.deepcopy.
+    net.params are live views of the parameters, which every step changes; snapshot() copies them.
+    """
     _CHUNK_BYTES = 1 << 20      # step's scratch: 1 MiB, cache-sized (see the performance page)
 
     def __init__(
         self,
-        sizes,                         # layer widths, input first: [3, 5, 2] for m=3, p=5, n=2
-        activation='tanh',             # hidden activation φ: a name or an Activation
-        output_activation='identity',  # output activation ψ
-        loss='mse',                    # 'mse', 'softmax_cross_entropy' or 'binary_cross_entropy'
-        seed=0,                        # seed of the initial weights (see init_params)
-        dtype=np.float64,              # np.float32 or np.float64, kept end to end
+        sizes:list,
+        activation:str|Activation='tanh',
+        output_activation:str|Activation='identity',
+        loss:str|Loss='mse',
+        seed:int=0,
+        dtype:type=np.float64,
     ):
-        self.sizes, self.dtype = _check_sizes(sizes), _check_dtype(dtype)
-        self.activation = get_activation(activation)
-        self.output_activation = get_activation(output_activation)
-        self.loss = get_loss(loss, self.output_activation)
-        size = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(self.sizes, self.sizes[1:]))
-        self._flat = np.empty(size, self.dtype)
-        self._theta = _layer_views(self._flat, self.sizes)        # every parameter, in one vector
-        self.params = init_params(self.sizes, self.activation, seed, self.dtype)
-        self._buffers = {}
-        self._scratch = np.empty(min(size, self._CHUNK_BYTES // self.dtype.itemsize), self.dtype)
+        """A network with weights drawn as init_params says and zero biases
+
+        Parameters
+        ----------
+        sizes : list
+            layer widths, input first: [3, 5, 2] for m=3, p=5, n=2
+        activation : str | Activation
+            hidden activation φ: 'sigmoid',
+            'tanh', 'relu', 'identity', or an Activation
+        output_activation : str | Activation
+            output activation ψ
+            (the same kinds)
+        loss : str | Loss
+            'mse', 'softmax_cross_entropy',
+            'binary_cross_entropy', or a Loss
+        seed : int
+            seed of the initial weights (see init_params)
+        dtype : type
+            np.float32 or np.float64, kept end to end
+        """
+        self._build(sizes, activation, output_activation, loss, dtype)
+        self.params = init_params(self._sizes, self._activation, seed, self._dtype)
+
+    def _build(self, sizes, activation, output_activation, loss, dtype):
+        "Everything but the parameters' values: the settings, checked, and the vector θ with its views"
+        self._sizes, self._dtype = _check_sizes(sizes), _check_dtype(dtype)
+        self._activation = _builtin(get_activation(activation), ACTIVATIONS)
+        self._output_activation = _builtin(get_activation(output_activation), ACTIVATIONS)
+        self._loss = _builtin(get_loss(loss, self._output_activation), LOSSES)
+        size = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(self._sizes, self._sizes[1:]))
+        self._flat = np.zeros(size, self._dtype)
+        self._theta = _layer_views(self._flat, self._sizes)       # every parameter, in one vector
+        self._buffers, self._velocity, self.meta = {}, None, {}
+        self._scratch = np.empty(min(size, self._CHUNK_BYTES // self._dtype.itemsize), self._dtype)
+
+    # ---- what the network is: sizes and dtype are fixed; φ, ψ and the loss can be changed ----
+    @property
+    def sizes(self)->list:
+        "Layer widths, input first (a copy: a network's sizes are fixed)"
+        return list(self._sizes)
 
     @property
-    def params(self):
-        "One (W, b) per layer, W of shape (fan_in, fan_out) and b of shape (fan_out,): views"
+    def dtype(self)->np.dtype:
+        "The dtype of every array the network computes, float32 or float64"
+        return self._dtype
+
+    @property
+    def activation(self)->Activation:
+        "Hidden activation φ; assign a name or an Activation to change it"
+        return self._activation
+
+    @activation.setter
+    def activation(self, new):
+        self._activation = _builtin(get_activation(new), ACTIVATIONS)
+        self._buffers.clear()                  # the workspaces hold the old φ's functions
+
+    @property
+    def output_activation(self)->Activation:
+        "Output activation ψ; assign a name or an Activation (identity for the cross-entropies)"
+        return self._output_activation
+
+    @output_activation.setter
+    def output_activation(self, new):
+        psi = _builtin(get_activation(new), ACTIVATIONS)
+        get_loss(self._loss, psi)              # a loss on logits refuses ψ ≠ identity
+        self._output_activation = psi
+        self._buffers.clear()
+
+    @property
+    def loss(self)->Loss:
+        "The Loss; assign a name or a Loss to change it"
+        return self._loss
+
+    @loss.setter
+    def loss(self, new):
+        self._loss = _builtin(get_loss(new, self._output_activation), LOSSES)
+        self._buffers.clear()
+
+    @property
+    def params(self)->list:
+        "One (W, b) per layer, W of shape (fan_in, fan_out) and b of shape (fan_out,): live views"
         return _Params((theta[:-1], theta[-1]) for theta in self._theta)
 
     @params.setter
     def params(self, new):
-        pairs = [(np.asarray(W), np.asarray(b)) for W, b in new]
+        pairs = [(as_real_array(W, f'params[{l}]'), as_real_array(b, f'params[{l}]'))
+                 for l, (W, b) in enumerate(new)]             # finite real numbers, checked first
         expected = [(t[:-1].shape, t[-1].shape) for t in self._theta]
         if [(W.shape, b.shape) for W, b in pairs] != expected:
             raise ValueError(f"params must be {len(self._theta)} (W, b) pairs of shapes {expected}")
         for theta, (W, b) in zip(self._theta, pairs): theta[:-1], theta[-1] = W, b
 
-    def __repr__(self):
-        psi = self.output_activation.name
-        return (f"MLP({self.sizes}, activation={self.activation.name!r}, "
-                + (f"output_activation={psi!r}, " if psi != 'identity' else '')
-                + f"loss={self.loss.name!r}, dtype={self.dtype.name})")
+    def snapshot(self)->list:
+        """A copy of the parameters, (W, b) per layer, that no step changes
 
+        net.params are views of the network's own arrays and follow every step; a snapshot
+        stays as it was. Put it back with net.params = snapshot.
+
+        Returns
+        -------
+        list
+            [(W_1, b_1), …, (W_D, b_D)], copies
+        """
+        return [(W.copy(), b.copy()) for W, b in self.params]
+
+    def __repr__(self):
+        psi = self._output_activation.name
+        return (f"MLP({self._sizes}, activation={self._activation.name!r}, "
+                + (f"output_activation={psi!r}, " if psi != 'identity' else '')
+                + f"loss={self._loss.name!r}, dtype={self._dtype.name})")
+
+    # ---- copies: pickle and copy.deepcopy rebuild the vector θ and its views ----
+    def __getstate__(self):
+        named = lambda x, table: x.name if table.get(x.name) is x else x
+        return dict(sizes=self._sizes, dtype=self._dtype.name, meta=self.meta,
+                    activation=named(self._activation, ACTIVATIONS),
+                    output_activation=named(self._output_activation, ACTIVATIONS),
+                    loss=named(self._loss, LOSSES), flat=self._flat, velocity=self._velocity)
+
+    def __setstate__(self, state):
+        self._build(state['sizes'], state['activation'], state['output_activation'],
+                    state['loss'], state['dtype'])
+        self._flat[...] = state['flat']
+        self._velocity, self.meta = state['velocity'], state['meta']
+
+    # ---- the forward pass, and what it answers ----
     def check_batch(
         self,
-        X,          # inputs, shape (B, sizes[0])
-        y=None,     # targets, as for loss_and_grads; None to check X alone
+        X:np.ndarray,
+        y:np.ndarray|None=None,
     ):
-        "X (and y) as the network computes with them: checked, and converted to its dtype"
-        X = _check_X(X, self.sizes, self.dtype)
+        """X (and y) as the network computes with them: checked, and converted to its dtype
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0]); lists and ints too
+        y : np.ndarray | None
+            targets, as for loss_and_grads;
+            None to check X alone
+        """
+        X = _check_X(X, self._sizes, self._dtype)
         if y is None: return X
-        return X, _check_y(y, len(X), self.sizes[-1], self.loss, self.dtype)
+        return X, _check_y(y, len(X), self._sizes[-1], self._loss, self._dtype)
+
+    def _not_finite(self, where):
+        "The error for a result that is not finite: parameters that are not, or else an overflow"
+        for l, theta in enumerate(self._theta):
+            if not all_finite(theta):
+                return ValueError(f"{where}: net.params[{l}] holds NaN or infinite values; the "
+                                  "parameters must be finite numbers")
+        return _overflow(where)
 
     def activations(
         self,
-        X,   # inputs, shape (B, sizes[0])
+        X:np.ndarray,
     )->list:
-        "Every layer's output [A_0 = X, A_1, …, A_D], computed plainly, one layer at a time"
+        """Every layer's output [A_0 = X, A_1, …, A_D], computed plainly, one layer at a time
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+
+        Returns
+        -------
+        list
+            D + 1 arrays, A_ℓ of shape (B, sizes[ℓ])
+        """
         A = [self.check_batch(X)]
+        depth = len(self._theta)
         with np.errstate(over='ignore', invalid='ignore'):   # overflow is reported in words
-            for i, (W, b) in enumerate(self.params):
-                act = self.output_activation if i == len(self._theta) - 1 else self.activation
+            for l, (W, b) in enumerate(self.params, 1):
+                act = self._output_activation if l == depth else self._activation
                 A.append(act(unchecked(dense)(A[-1], W, b)))
-        if not all_finite(A[-1]): raise _overflow('forward')
+        if not all_finite(A[-1]): raise self._not_finite('forward')
         return A
 
     def forward(
         self,
-        X,   # inputs, shape (B, sizes[0])
-    ):
-        "The outputs, shape (B, sizes[-1]): ψ(Z) for mse, the logits for the cross-entropies"
+        X:np.ndarray,
+    )->np.ndarray:
+        """The outputs, shape (B, sizes[-1]): ψ(Z_D) for mse, the logits Z_D for the cross-entropies
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        """
         return self.activations(X)[-1]
+
+    __call__ = forward                  # net(X) is net.forward(X)
+
+    def predict(
+        self,
+        X:np.ndarray,
+    )->np.ndarray:
+        """What the network predicts for each row of X, as scikit-learn's predict
+
+        softmax_cross_entropy: the label of the largest logit, shape (B,); binary_cross_entropy: 1
+        where a logit is > 0 (a probability > 0.5), else 0, shape (B, n); mse or a Loss of your
+        own: the outputs, shape (B, n), as forward gives them.
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        """
+        out = self.forward(X)
+        if self._loss is _SCE: return out.argmax(axis=1)
+        if self._loss is _BCE: return (out > 0).astype(np.intp)
+        return out
+
+    def predict_proba(
+        self,
+        X:np.ndarray,
+    )->np.ndarray:
+        """Probabilities, shape (B, n), for the cross-entropies, as scikit-learn's predict_proba
+
+        softmax_cross_entropy: softmax of each row of logits, the probability of each class;
+        binary_cross_entropy: σ of each logit, the probability that that output is 1. Other losses
+        predict values, not probabilities: an AttributeError, as scikit-learn's regressors give.
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        """
+        if self._loss is _SCE: return unchecked(softmax)(self.forward(X))
+        if self._loss is _BCE: return sigmoid(self.forward(X))
+        raise AttributeError(f"predict_proba needs a cross-entropy loss; this network's loss is "
+                             f"{self._loss.name!r}, whose outputs are values: use predict")
+
+    def score(
+        self,
+        X:np.ndarray,
+        y:np.ndarray,
+    )->float:
+        """Accuracy for the cross-entropies, R² otherwise, as scikit-learn's score
+
+        softmax_cross_entropy: the fraction of rows whose label is predicted; binary_cross_entropy:
+        the fraction of rows whose every output is predicted (targets read as 1 where > 0.5);
+        mse or a Loss of your own: R² = 1 − Σ(y − o)²/Σ(y − ȳ)² for each output, averaged over
+        the outputs (1 for a perfect fit, 0 for predicting the mean; nan for a single row).
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        y : np.ndarray
+            targets, as for loss_and_grads
+
+        Returns
+        -------
+        float
+            accuracy in [0, 1], or R² ≤ 1
+        """
+        X, y = self.check_batch(X, y)
+        if self._loss is _SCE: return float(np.mean(self.predict(X) == y))
+        if self._loss is _BCE: return float(np.mean((self.predict(X) == (y > 0.5)).all(axis=1)))
+        return _r2(self.forward(X), y)
 
     def loss_of(
         self,
-        X,   # inputs, shape (B, sizes[0])
-        y,   # targets, as for loss_and_grads
+        X:np.ndarray,
+        y:np.ndarray,
     )->float:
-        "The loss on (X, y), a Python float, without gradients"
+        """The loss on (X, y), a Python float, without gradients
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        y : np.ndarray
+            targets, as for loss_and_grads
+        """
         X, y = self.check_batch(X, y)
         out = self.activations(X)[-1]
         with np.errstate(over='ignore', invalid='ignore'):
-            value = float(unchecked(self.loss.fn)(out, y))
+            value = float(unchecked(self._loss.fn)(out, y))
         if not math.isfinite(value): raise _overflow('loss_of')
         return value
 
+    # ---- backpropagation and the update rule ----
     def _batch(self, X, y):
         "check_batch's answer, by a short road for arrays already of the right type, dtype and shape"
-        sizes, loss = self.sizes, self.loss
-        if not (type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[1] == sizes[0]
-                and len(X) and X.flags.c_contiguous):
+        sizes, loss = self._sizes, self._loss
+        if not (type(X) is np.ndarray and X.dtype == self._dtype and X.ndim == 2
+                and X.shape[1] == sizes[0] and len(X) and X.flags.c_contiguous):
             return self.check_batch(X, y)
         B = len(X)                                     # X's finiteness: from Z_1, in loss_and_grads
         if type(y) is np.ndarray and (                 # mse: y's finiteness is the loss's (see below)
-                loss is _MSE and y.dtype == self.dtype and y.shape == (B, sizes[-1]) or
+                loss is _MSE and y.dtype == self._dtype and y.shape == (B, sizes[-1]) or
                 loss is _SCE and y.dtype == np.intp and y.shape == (B,)
                 and y.view(np.uintp).max() < sizes[-1]):   # negative labels are huge unsigned
             return X, y
-        return X, _check_y(y, B, sizes[-1], loss, self.dtype)
+        return X, _check_y(y, B, sizes[-1], loss, self._dtype)
 
     def _workspace(self, B):
         "The _Workspace for batches of B rows (a few batch sizes are kept)"
@@ -331,30 +592,40 @@ class MLP:
 
     def loss_and_grads(
         self,
-        X,          # inputs, shape (B, sizes[0])
-        y,          # targets: see the table of losses
-        out=None,   # gradients of an earlier call, refilled in place
+        X:np.ndarray,
+        y:np.ndarray,
+        out:list|None=None,
     ):
-        "The loss (a Python float) and its gradients, a list of (dW, db) mirroring params"
+        """The loss (a Python float) and its gradients, a list of (dW, db) mirroring params
+
+        Parameters
+        ----------
+        X : np.ndarray
+            inputs, shape (B, sizes[0])
+        y : np.ndarray
+            targets: see the table of losses
+        out : list | None
+            gradients of an earlier call, refilled in place
+        """
         with np.errstate(over='ignore', invalid='ignore'):   # overflow is reported once, in words
             X, y = self._batch(X, y)
             if type(out) is _Grads and out.fits(self): grads = out
-            elif out is None: grads = _Grads(np.empty_like(self._flat), self.sizes)
+            elif out is None: grads = _Grads(np.empty_like(self._flat), self._sizes)
             else: raise ValueError("out must be the gradients returned by an earlier loss_and_grads "
-                                   f"of a network of sizes {self.sizes} and dtype {self.dtype}")
+                                   f"of a network of sizes {self._sizes} and dtype {self._dtype}")
             ws = self._buffers.get(len(X)) or self._workspace(len(X))
             A, matmul, add = X, np.matmul, np.add
             for W, b, Z, act in ws.forward:                  # A_l = φ(A_{l-1} W_l + b_l)
                 matmul(A, W, out=Z)
                 add(Z, b, out=Z)
                 if A is X and not math.isfinite(np.vdot(Z, Z)):   # a NaN or ±inf in a row of X
-                    _check_X(X, self.sizes, self.dtype)           # makes that row of Z_1 non-finite
+                    _check_X(X, self._sizes, self._dtype)         # makes that row of Z_1 non-finite
                 if act is not None: act(Z)
                 A = Z
             loss = float(ws.loss(A, y, ws.D[-1]))            # and ∂L/∂O, into δ_D
-            if not math.isfinite(loss):                      # bad targets, or overflow
+            if not math.isfinite(loss):                      # bad targets, parameters, or overflow
                 self.check_batch(X, y)                       # names the argument, if it is one
-                raise _overflow('loss_and_grads')
+                raise self._not_finite('loss_and_grads')
             if ws.output_slope is not None: ws.output_slope(ws.D[-1], A)   # δ_D = ∂L/∂O ⊙ ψ'(Z)
             for l, A_T, D, W_T, D_below, A_below, slope in ws.backward:
                 dW, db = grads[l]
@@ -367,24 +638,50 @@ class MLP:
             matmul(ws.ones, ws.D[0], out=db)
             g = grads.flat                                   # every ∂L/∂W_l, and Σ_s δ_l for each l
             if not (math.isfinite(np.vdot(g, g)) or all_finite(g)):
-                raise _overflow('loss_and_grads')
+                raise self._not_finite('loss_and_grads')
         return loss, grads
 
     def step(
         self,
-        grads,      # gradients, (dW, db) per layer, as loss_and_grads returns
-        lr:float,   # learning rate α > 0
+        grads:list,
+        lr:float,
+        momentum:float=0.0,
+        weight_decay:float=0.0,
     ):
-        "The update rule θ ← θ − α ∂L/∂θ for every parameter, in place"
+        """The update rule θ ← θ − α g for every parameter θ, in place; g = ∂L/∂θ
+
+        With weight_decay λ, every weight's g gains λW, the gradient of (λ/2)‖W‖²; biases are not
+        decayed. With momentum β, the step follows the velocity v ← βv + g instead of g. v starts
+        at zero and is kept in the network (reset_velocity sets it back to zero; fit does so at
+        its start). Both are derived on the training page.
+
+        Parameters
+        ----------
+        grads : list
+            gradients, (dW, db) per layer, as loss_and_grads returns
+        lr : float
+            learning rate α > 0
+        momentum : float
+            β in [0, 1); 0 is the plain update rule
+        weight_decay : float
+            λ ≥ 0; 0 decays nothing
+        """
         if not (type(lr) is float and 0 < lr < math.inf): lr = check_lr(lr)
+        if momentum or weight_decay:
+            return self._step_with(grads, lr, momentum, weight_decay)
         if type(grads) is _Grads and grads.fits(self):
             g = grads.flat                       # one dot product over the network's own vector
-            if not (math.isfinite(np.vdot(g, g)) or all_finite(g)):
+            gg = np.vdot(g, g)
+            if not (math.isfinite(gg) or all_finite(g)):
                 raise ValueError("grads contain NaN or infinite values; no parameter was changed")
             pairs = [(self._flat, g)]
         else:                                    # everything checked before anything changes
-            pairs = list(zip((p for layer in self.params for p in layer), _check_grads(self, grads)))
-        scratch, alpha = self._scratch, np.asarray(lr, self.dtype)
+            checked = _check_grads(self, grads)
+            gg = sum(np.vdot(g, g) for g in checked)
+            pairs = list(zip((p for layer in self.params for p in layer), checked))
+        if not lr * math.sqrt(gg) < _HUGE:       # a step that might overflow θ: checked first
+            return self._step_with(grads, lr, 0.0, 0.0)
+        scratch, alpha = self._scratch, np.asarray(lr, self._dtype)
         for theta, g in pairs:                   # θ -= α g, a cache-sized slab at a time
             theta, g = theta.reshape(-1), g.reshape(-1)
             if theta.size == scratch.size:       # all of it in one slab
@@ -394,6 +691,151 @@ class MLP:
                 end = min(theta.size, start + scratch.size)
                 slab = np.multiply(g[start:end], alpha, out=scratch[:end - start])
                 np.subtract(theta[start:end], slab, out=theta[start:end])
+
+    def _step_with(self, grads, lr, momentum, weight_decay):
+        "step with weight decay or momentum: g ← g + λW, v ← βv + g, θ ← θ − αv, on one vector"
+        beta = _check_coefficient(momentum, 'momentum', below_one=True)
+        lam = _check_coefficient(weight_decay, 'weight_decay')
+        g = _flat_grads(self, grads)                          # a new vector, laid out as θ
+        with np.errstate(over='ignore', invalid='ignore'):    # an overflow is reported in words
+            if lam:
+                for theta, g_l in zip(self._theta, _layer_views(g, self._sizes)):
+                    g_l[:-1] += lam * theta[:-1]              # + λW; the last row, b, is not decayed
+            if beta:                                          # v ← βv + g
+                g = g if self._velocity is None else np.add(self._velocity * beta, g, out=g)
+            new = self._flat - np.asarray(lr, self._dtype) * g
+        if not all_finite(new):
+            raise FloatingPointError("step: the update would overflow the parameters to inf, so the "
+                                     "learning rate is far too high; no parameter was changed")
+        self._flat[...] = new
+        if beta: self._velocity = g
+
+    def reset_velocity(self):
+        "Set the velocity v of step's momentum back to zero: the next step starts from rest"
+        self._velocity = None
+
+    # ---- keep: a file of arrays and names, never code ----
+    def save(
+        self,
+        path:str|os.PathLike,
+    ):
+        """Write the network to an .npz file: sizes, activations, loss, dtype, parameters, meta
+
+        The file holds arrays and text only, so MLP.load never runs or unpickles code; the
+        parameters come back bit for bit. An Activation or Loss of your own is saved by its name
+        (MLP.load then needs it back); one named like a built-in is refused. net.meta, a dict of
+        JSON values (str, numbers, lists, dicts), is saved too; step's velocity is not.
+
+        Parameters
+        ----------
+        path : str | os.PathLike
+            the file to write, by exactly this name
+        """
+        from bpnotes import __version__
+        header = dict(format=_FORMAT, version=_VERSION, saved_by=f'bpnotes {__version__}',
+                      sizes=self._sizes, dtype=self._dtype.name,
+                      activation=_saved_name(self._activation, ACTIVATIONS, 'activation'),
+                      output_activation=_saved_name(self._output_activation, ACTIVATIONS,
+                                                    'output_activation'),
+                      loss=_saved_name(self._loss, LOSSES, 'loss'), meta=self.meta)
+        try: text = json.dumps(header, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"net.meta must hold JSON values (str, finite numbers, lists, dicts, "
+                            f"None) to be saved: {e}") from None
+        arrays = {f'{name}_{l}': a for l, (W, b) in enumerate(self.params, 1)
+                  for name, a in (('W', W), ('b', b))}
+        with open(path, 'wb') as f: np.savez(f, header=np.array(text), **arrays)
+
+    @classmethod
+    def load(
+        cls,
+        path:str|os.PathLike,
+        custom:list|None=None,
+    )->MLP:
+        """The network that save wrote to path, as it was: parameters bit for bit, meta included
+
+        Only arrays and text are read, never pickled objects or code. A file that names an
+        Activation or Loss of your own needs it back, by the same name: custom=[yours, ...].
+
+        Parameters
+        ----------
+        path : str | os.PathLike
+            a file written by MLP.save
+        custom : list | None
+            your own Activation and Loss objects,
+            for a file that names them
+        """
+        try: header, arrays = _read(path)
+        except (KeyError, TypeError, ValueError, OSError) as e:
+            if isinstance(e, FileNotFoundError): raise
+            raise ValueError(f"{os.fspath(path)!r} is not a network written by MLP.save: "
+                             f"{e}") from None
+        custom = list(custom or [])
+        net = cls.__new__(cls)
+        net._build(header['sizes'],
+                   _loaded(header['activation'], ACTIVATIONS, Activation, custom, path),
+                   _loaded(header['output_activation'], ACTIVATIONS, Activation, custom, path),
+                   _loaded(header['loss'], LOSSES, Loss, custom, path), header['dtype'])
+        pairs = [(arrays.get(f'W_{l}'), arrays.get(f'b_{l}')) for l in range(1, len(net._theta) + 1)]
+        if any(a is None or a.dtype != net._dtype for pair in pairs for a in pair):
+            raise ValueError(f"{os.fspath(path)!r} lacks parameters of the network it describes, or "
+                             f"holds them in another dtype than {net._dtype}")
+        net.params, net.meta = pairs, header['meta']
+        return net
+
+_HUGE = 1e100   # steps of α‖g‖ below this cannot overflow θ in float64 (it would take 1e208 of them)
+_FORMAT, _VERSION = 'bpnotes.MLP', 1      # what save writes into the header of its files
+
+def _read(path):
+    "The header (a dict) and the arrays of a file written by MLP.save, without unpickling anything"
+    with open(path, 'rb') as file:
+        if not zipfile.is_zipfile(file): raise ValueError("it is not an .npz archive")
+        file.seek(0)
+        with np.load(file, allow_pickle=False) as data:
+            header = json.loads(str(data['header'][()]))
+            if not isinstance(header, dict) or header.get('format') != _FORMAT:
+                raise ValueError("its header is not a bpnotes header")
+            if header['version'] > _VERSION:
+                raise ValueError(f"it was saved by {header['saved_by']}, in a newer format: "
+                                 "upgrade bpnotes to load it")
+            return header, {name: data[name] for name in data.files if name != 'header'}
+
+def _saved_name(x, table, what):
+    "The name save writes for an Activation or Loss; one of your own may not take a built-in's"
+    if table.get(x.name) is x: return x.name
+    if not isinstance(x.name, str) or x.name in table:
+        raise ValueError(f"the {what} is called {x.name!r} but is not the built-in one: give it a "
+                         "name of its own (a str), by which MLP.load(path, custom=[...]) finds it")
+    return x.name
+
+def _loaded(name, table, kind, custom, path):
+    "The Activation or Loss a saved name stands for: built in, or one of custom, by name"
+    if name in table: return table[name]
+    for x in custom:
+        if isinstance(x, kind) and x.name == name: return x
+    raise ValueError(f"{os.fspath(path)!r} uses the {kind.__name__} {name!r}, which is not built "
+                     "in; bpnotes never loads code from a file, so pass yours: "
+                     f"MLP.load(path, custom=[your_{kind.__name__.lower()}])")
+
+def _r2(O, Y):
+    "R² of outputs O for targets Y, per output and averaged, as scikit-learn's r2_score"
+    if len(Y) < 2: return math.nan        # Σ(y − ȳ)² is 0 for one row: undefined, as in scikit-learn
+    O, Y = O.astype(np.float64), Y.astype(np.float64)
+    residual = ((Y - O) ** 2).sum(axis=0)
+    total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    spread = total > 0          # a constant target: R² is 1 if matched exactly, else 0
+    r2 = np.where(spread, 1 - residual / np.where(spread, total, 1), (residual == 0) * 1.0)
+    return float(r2.mean())
+
+def _flat_grads(net, grads):
+    "grads as a new checked vector laid out as θ, or an error before any parameter changes"
+    if type(grads) is _Grads and grads.fits(net):
+        if not all_finite(grads.flat):
+            raise ValueError("grads contain NaN or infinite values; no parameter was changed")
+        return grads.flat.copy()
+    checked, g = iter(_check_grads(net, grads)), np.empty_like(net._flat)
+    for g_l in _layer_views(g, net._sizes): g_l[:-1], g_l[-1] = next(checked), next(checked)
+    return g
 
 def _check_grads(net, grads):
     "grads as checked arrays, one per parameter, or an error before any parameter changes"

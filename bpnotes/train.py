@@ -7,11 +7,15 @@ Docs: https://bpnotes.github.io/bpnotes/training.html.md"""
 # %% ../nbs/10_training.ipynb #1ca42908
 from __future__ import annotations
 
+import math
+import shutil
 import sys
+from typing import Callable
 
 import numpy as np
 
 from .checks import check_lr, check_positive_int, redirect
+from .loss import LOSSES
 from .mlp import MLP
 
 # %% auto #0
@@ -19,12 +23,29 @@ __all__ = ['spiral', 'xor', 'digits', 'train_test_split', 'standardize', 'predic
 
 # %% ../nbs/10_training.ipynb #24e10586
 def spiral(
-    n_per_class:int=100,   # points per arm
-    classes:int=3,         # number of arms, one class each
-    noise:float=0.2,       # standard deviation of the angular noise
-    seed:int=0,            # random seed
-):
-    "(X, y): interleaved spiral arms in the plane, X of shape (n_per_class · classes, 2)"
+    n_per_class:int=100,
+    classes:int=3,
+    noise:float=0.2,
+    seed:int=0,
+)->tuple:
+    """(X, y): interleaved spiral arms in the plane, X of shape (n_per_class · classes, 2)
+
+    Parameters
+    ----------
+    n_per_class : int
+        points per arm
+    classes : int
+        number of arms, one class each
+    noise : float
+        standard deviation of the angular noise
+    seed : int
+        random seed
+
+    Returns
+    -------
+    tuple
+        X, shape (n_per_class · classes, 2), and integer labels y
+    """
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
     y = np.repeat(np.arange(classes), n_per_class)
@@ -33,32 +54,68 @@ def spiral(
     return np.c_[r * np.sin(t), r * np.cos(t)], y
 
 def xor(
-    n:int=200,             # number of points
-    noise:float=0.3,       # standard deviation of the noise around each corner
-    seed:int=0,            # random seed
-):
-    "(X, y): points around the corners (±1, ±1), labelled 1 where exactly one is positive"
+    n:int=200,
+    noise:float=0.3,
+    seed:int=0,
+)->tuple:
+    """(X, y): points around the corners (±1, ±1), labelled 1 where exactly one is positive
+
+    Parameters
+    ----------
+    n : int
+        number of points
+    noise : float
+        standard deviation of the noise around each corner
+    seed : int
+        random seed
+
+    Returns
+    -------
+    tuple
+        X, shape (n, 2), and labels y in {0, 1}
+    """
     rng = np.random.default_rng(seed)
     corners = rng.choice([-1.0, 1.0], size=(n, 2))
     X = corners + rng.normal(size=(n, 2)) * noise
     return X, (corners[:, 0] != corners[:, 1]).astype(np.intp)
 
-def digits():
-    "(X, y): the 1797 8×8 handwritten digits of scikit-learn, X of shape (1797, 64)"
+def digits()->tuple:
+    """(X, y): the 1797 8×8 handwritten digits of scikit-learn, X of shape (1797, 64)
+
+    They come with scikit-learn, an optional dependency: pip install "bpnotes[data]".
+
+    Returns
+    -------
+    tuple
+        X, shape (1797, 64), pixels 0 to 16; labels y
+    """
     try: from sklearn.datasets import load_digits
     except ImportError:
         raise ImportError("the digits data come with scikit-learn, which is not installed: "
-                          "pip install scikit-learn (or pip install -e '.[dev]')") from None
+                          "pip install \"bpnotes[data]\" (or pip install scikit-learn)") from None
     data = load_digits()
     return data.data.astype(np.float64), data.target.astype(np.intp)
 
 # %% ../nbs/10_training.ipynb #8ff57243
 def train_test_split(
-    X, y,                  # examples and their targets, with the same number of rows
-    test_fraction=0.2,     # share of the rows held out for testing
-    seed:int=0,            # random seed of the shuffle
-):
-    "(X_train, X_test, y_train, y_test) after a seeded shuffle"
+    X:np.ndarray,
+    y:np.ndarray,
+    test_fraction:float=0.2,
+    seed:int=0,
+)->tuple:
+    """(X_train, X_test, y_train, y_test) after a seeded shuffle
+
+    Parameters
+    ----------
+    X : np.ndarray
+        examples, one per row
+    y : np.ndarray
+        their targets, as many rows
+    test_fraction : float
+        share of the rows held out for testing
+    seed : int
+        random seed of the shuffle
+    """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
     if not 0 < test_fraction < 1:
@@ -69,85 +126,230 @@ def train_test_split(
     return X[train], X[test], y[train], y[test]
 
 def standardize(
-    X_train,   # the training inputs, which fix the mean and the scale
-    *others,   # further inputs (test, validation), transformed the same way
+    X_train:np.ndarray,
+    *others:np.ndarray,
 ):
-    "Every array shifted and scaled by the training set's per-feature mean and deviation"
+    """X_train, and any others, shifted and scaled by X_train's per-feature mean and deviation
+
+    One array in, one array out; several in, a tuple out: X_tr, X_te = standardize(X_tr, X_te).
+
+    Parameters
+    ----------
+    X_train : np.ndarray
+        the training inputs, which fix the mean and the scale
+    others : np.ndarray
+        further inputs (test, validation),
+        transformed the same way
+    """
     X_train = np.asarray(X_train, dtype=np.float64)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0             # a constant feature (a blank pixel) is left as it is
-    return tuple((np.asarray(X, dtype=np.float64) - mean) / std for X in (X_train, *others))
+    scaled = tuple((np.asarray(X, dtype=np.float64) - mean) / std for X in (X_train, *others))
+    return scaled if others else scaled[0]
 
 # %% ../nbs/10_training.ipynb #709b8aa6
 def predict(
-    net:MLP,   # a trained network
-    X,         # inputs, shape (B, sizes[0])
-):
-    "Class predictions: the largest output of each row, or output > 0.5 (logit > 0) for one output"
+    net:MLP,
+    X:np.ndarray,
+)->np.ndarray:
+    """Class labels from any network's outputs: the largest of each row, or > 0.5 for one output
+
+    For one output the threshold is 0.5 on an output (mse on 0/1 targets) and 0 on a logit. A
+    network's own answer, by its loss, is net.predict(X).
+
+    Parameters
+    ----------
+    net : MLP
+        a trained network
+    X : np.ndarray
+        inputs, shape (B, sizes[0])
+    """
     out = net.forward(X)
     if out.shape[1] > 1: return out.argmax(axis=1)
     threshold = 0.0 if net.loss.logits else 0.5
     return (out[:, 0] > threshold).astype(np.intp)
 
 def accuracy(
-    net:MLP,   # a trained network
-    X,         # inputs, shape (B, sizes[0])
-    y,         # class labels (B,), or one-hot or 0/1 targets (B, n)
+    net:MLP,
+    X:np.ndarray,
+    y:np.ndarray,
 )->float:
-    "Fraction of rows whose predicted class is the true one"
+    """Fraction of rows whose class, as predict gives it, is the true one
+
+    Parameters
+    ----------
+    net : MLP
+        a trained network
+    X : np.ndarray
+        inputs, shape (B, sizes[0])
+    y : np.ndarray
+        class labels (B,), or one-hot or 0/1 targets (B, n)
+    """
     y = np.asarray(y)
     if y.ndim == 1: labels = y
     else: labels = y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5).astype(np.intp)
     return float(np.mean(predict(net, X) == labels))
 
 def evaluate(
-    net:MLP,   # a network
-    X, y,      # data, as for MLP.loss_and_grads
+    net:MLP,
+    X:np.ndarray,
+    y:np.ndarray,
+    metric:Callable | None=None,
 )->tuple:
-    "(loss, accuracy) of net on the whole of (X, y)"
-    return net.loss_of(X, y), accuracy(net, X, y)
+    """(loss, metric) of net on the whole of (X, y)
+
+    Parameters
+    ----------
+    net : MLP
+        a network
+    X : np.ndarray
+        inputs, as for MLP.loss_and_grads
+    y : np.ndarray
+        targets, as for MLP.loss_and_grads
+    metric : Callable | None
+        metric(net, X, y) -> float;
+        None for net.score (accuracy, or R² for mse)
+    """
+    score = (lambda net, X, y: net.score(X, y)) if metric is None else metric
+    return net.loss_of(X, y), float(score(net, X, y))
 
 # %% ../nbs/10_training.ipynb #1b5b4dd6
-def _progress(epochs, stream):
+def _metric(net, metric):
+    "(name, metric) that fit records: the user's metric(net, X, y), or net.score by its name"
+    if metric is None:
+        classes = net.loss in (LOSSES['softmax_cross_entropy'], LOSSES['binary_cross_entropy'])
+        return ('accuracy' if classes else 'r2'), None
+    if not callable(metric):
+        raise TypeError(f"metric must be a function metric(net, X, y) -> float, or None; "
+                        f"got {type(metric).__name__}")
+    name = getattr(metric, '__name__', '')
+    reserved = name in ('loss', 'metric', 'diverged_at', 'stopped_at') or name.startswith('val_')
+    return (name if name.isidentifier() and not reserved else 'score'), metric
+
+def _show(name, value):
+    "A metric as the progress shows it: accuracy in %, others to four digits"
+    return f"{value:.1%}" if name == 'accuracy' else f"{value:.4g}"
+
+def _progress(epochs, stream, name):
     "on_epoch for fit: a tqdm bar in Jupyter or on a terminal, else a plain line per epoch"
     from tqdm.auto import tqdm
-    interactive = stream.isatty() or 'ipykernel' in sys.modules
-    bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive)
+    notebook = 'ipykernel' in sys.modules
+    interactive = stream.isatty() or notebook
+    width = None if notebook else shutil.get_terminal_size().columns   # tqdm cuts what is wider
+    bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive, ncols=width,
+               bar_format='{n_fmt}/{total_fmt} |{bar:8}| {desc} [{elapsed}<{remaining}]')
     def on_epoch(epoch, history):
-        msg = f"loss {history['loss'][-1]:.4f}  accuracy {history['accuracy'][-1]:6.1%}"
-        if history['val_accuracy']: msg += f"  held out {history['val_accuracy'][-1]:6.1%}"
-        if interactive: bar.set_postfix_str(msg, refresh=False); bar.update(1)
-        else: print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {msg}", file=stream, flush=True)
+        train = f"loss {history['loss'][-1]:.4f}  {name} {_show(name, history[name][-1])}"
+        if history['val_loss']:
+            held_out = f"held out {_show(name, history['val_' + name][-1])}"
+        else: held_out = ''
+        if interactive:            # held out first: an 80-column terminal cuts the end
+            bar.set_description_str('  '.join(filter(None, [held_out, train])), refresh=False)
+            bar.update(1)
+        else:
+            line = '  '.join(filter(None, [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", train, held_out]))
+            print(line, file=stream, flush=True)
     return on_epoch, bar.close
 
 # %% ../nbs/10_training.ipynb #3a5c64c9
 def fit(
-    net:MLP,                 # the network to train, in place
-    X, y,                    # training data, as for MLP.loss_and_grads
+    net:MLP,
+    X:np.ndarray,
+    y:np.ndarray,
     *,
-    epochs:int,              # passes over the training data
-    lr:float,                # learning rate α of the update rule
-    batch_size:int,          # rows per step (the last may be fewer)
-    seed:int=0,              # seed of the shuffles: same seed, same history
-    X_val=None, y_val=None,  # held-out data for every epoch
-    progress:bool=False,     # show progress on stderr: a tqdm bar, or lines
-    on_epoch=None,           # on_epoch(epoch, history), after every epoch
+    epochs:int,
+    lr:float,
+    batch_size:int,
+    momentum:float=0.0,
+    weight_decay:float=0.0,
+    seed:int=0,
+    X_val:np.ndarray | None=None,
+    y_val:np.ndarray | None=None,
+    metric:Callable | None=None,
+    on_epoch:Callable | None=None,
+    restore:bool=True,
+    progress:bool=False,
 )->dict:
-    "Mini-batch training by the update rule; the history of loss and accuracy"
+    """Mini-batch training by the update rule, in place; returns the history
+
+    Each epoch shuffles the rows, takes one step per batch, then records the
+    loss and the metric on all of (X, y), and on (X_val, y_val) when given.
+    The history is a dict with the keys
+
+    - 'loss', 'val_loss': the loss after each epoch (val_: on X_val, y_val)
+    - the metric's name and 'val_' + that name: the metric after each epoch;
+      the name is 'accuracy' for the cross-entropies, 'r2' for mse (and for a
+      Loss of your own), or your metric's name
+    - 'metric': that name
+    - 'diverged_at': the epoch in which the parameters overflowed, or None
+    - 'stopped_at': the epoch after which on_epoch returned True, or None
+    - 'restored_epoch': after a divergence, the epoch whose parameters restore
+      put back (0: the starting ones), else None
+
+    Training stops at a divergence or when on_epoch returns True.
+
+    Parameters
+    ----------
+    net : MLP
+        the network to train, in place
+    X : np.ndarray
+        training inputs, as for MLP.loss_and_grads
+    y : np.ndarray
+        training targets, as for MLP.loss_and_grads
+    epochs : int
+        passes over the training data
+    lr : float
+        learning rate α of the update rule
+    batch_size : int
+        rows per step (the last may be fewer)
+    momentum : float
+        β of MLP.step, in [0, 1); v starts at 0
+    weight_decay : float
+        λ of MLP.step, ≥ 0; weights only
+    seed : int
+        seed of the shuffles: same seed, same history
+    X_val : np.ndarray | None
+        held-out inputs, evaluated after every epoch
+    y_val : np.ndarray | None
+        their targets
+    metric : Callable | None
+        metric(net, X, y) -> float to record;
+        None for net.score (accuracy, or R² for mse)
+    on_epoch : Callable | None
+        on_epoch(epoch, history) after every epoch;
+        returning True stops training
+    restore : bool
+        on divergence, put back the parameters with the
+        lowest training loss: the start's, or an epoch's
+    progress : bool
+        show progress on stderr: a tqdm bar, or lines
+
+    Returns
+    -------
+    dict
+        the history
+    """
     epochs = check_positive_int(epochs, 'epochs')
     batch_size, lr = check_positive_int(batch_size, 'batch_size'), check_lr(lr)
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
     X, y = net.check_batch(X, y)
     if X_val is not None: X_val, y_val = net.check_batch(X_val, y_val)
-    callbacks, close = [on_epoch] if on_epoch else [], lambda: None
+    name, score = _metric(net, metric)
+    history = {'loss': [], name: [], 'val_loss': [], 'val_' + name: [],
+               'metric': name, 'diverged_at': None, 'stopped_at': None,
+               'restored_epoch': None}
+    callbacks, close = [], lambda: None
     if progress:
-        show, close = _progress(epochs, sys.stderr)
+        show, close = _progress(epochs, sys.stderr, name)
         callbacks.append(show)
-    rng = np.random.default_rng(seed)
-    history = dict(loss=[], accuracy=[], val_loss=[], val_accuracy=[],
-                   diverged_at=None)
-    grads = None
+    if on_epoch is not None: callbacks.append(on_epoch)
+    rng, grads = np.random.default_rng(seed), None
+    if restore:                       # the best parameters so far: the start
+        best, best_epoch = net.snapshot(), 0
+        try: best_loss = net.loss_of(X, y)
+        except FloatingPointError: best_loss = math.inf
+    net.reset_velocity()                         # momentum starts from rest
     try:
         for epoch in range(1, epochs + 1):
             try:
@@ -155,35 +357,63 @@ def fit(
                 for start in range(0, len(X), batch_size):
                     batch = order[start:start + batch_size]
                     _, grads = net.loss_and_grads(X[batch], y[batch], out=grads)
-                    net.step(grads, lr)
-                for key, data in [('', (X, y)), ('val_', (X_val, y_val))]:
-                    if data[0] is None: continue
-                    loss, acc = evaluate(net, *data)
+                    net.step(grads, lr, momentum, weight_decay)
+                sets = [('', X, y), ('val_', X_val, y_val)]
+                done = [(key, *evaluate(net, X_set, y_set, score))
+                        for key, X_set, y_set in sets if X_set is not None]
+                for key, loss, value in done:
                     history[key + 'loss'].append(loss)
-                    history[key + 'accuracy'].append(acc)
-            except FloatingPointError:   # the parameters overflowed: stop
+                    history[key + name].append(value)
+            except FloatingPointError:         # the parameters overflowed: stop
                 history['diverged_at'] = epoch
+                if restore:
+                    net.params, history['restored_epoch'] = best, best_epoch
+                net.reset_velocity()
                 break
-            for callback in callbacks: callback(epoch, history)
+            if restore and history['loss'][-1] < best_loss:   # a new best
+                for (W, b), (W_best, b_best) in zip(net.params, best):
+                    W_best[...], b_best[...] = W, b
+                best_loss, best_epoch = history['loss'][-1], epoch
+            if any([bool(callback(epoch, history)) for callback in callbacks]):
+                history['stopped_at'] = epoch
+                break
     finally: close()
     return history
 
 # %% ../nbs/10_training.ipynb #5bac145d
 def plot_history(
-    history:dict,   # as returned by fit
-    axs=None,       # two matplotlib Axes, for loss and accuracy (or None)
-    label:str='',   # legend label for these curves
-):
-    "Loss (log scale) and accuracy per epoch, for training and, when recorded, held-out data"
+    history:dict,
+    axs:list | None=None,
+    label:str='',
+)->list:
+    """The loss (log scale) and the metric per epoch, for training and, when recorded, held-out data
+
+    Parameters
+    ----------
+    history : dict
+        as fit returns it
+    axs : list | None
+        two matplotlib Axes, for the loss and the metric;
+        None for new ones
+    label : str
+        legend label for these curves
+
+    Returns
+    -------
+    list
+        the two Axes
+    """
     import matplotlib.pyplot as plt   # only when drawing: import bpnotes stays free of it
     if axs is None: _, axs = plt.subplots(1, 2, figsize=(10, 3.4))
+    name = history.get('metric', 'accuracy')
     epochs = np.arange(1, len(history['loss']) + 1)
-    for key, ax in [('loss', axs[0]), ('accuracy', axs[1])]:
+    for key, ax in [('loss', axs[0]), (name, axs[1])]:
         ax.plot(epochs, history[key], label=f'{label} training'.strip())
         if history[f'val_{key}']:
             ax.plot(epochs, history[f'val_{key}'], '--', label=f'{label} held out'.strip())
         ax.set_xlabel('epoch'); ax.set_ylabel(key)
-    axs[0].set_yscale('log'); axs[1].set_ylim(0, 1.02)
+    axs[0].set_yscale('log')
+    if name == 'accuracy': axs[1].set_ylim(0, 1.02)
     axs[1].legend(fontsize=9, loc='lower right')
     return axs
 

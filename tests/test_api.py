@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bpnotes.gradcheck import numeric_grad, rel_error, richardson_difference
+from bpnotes.gradcheck import as_vector, numeric_grad, rel_error, richardson_difference
 from bpnotes.loss import (Loss, binary_cross_entropy, binary_cross_entropy_grad, mse, mse_grad, softmax,
                           softmax_cross_entropy, softmax_cross_entropy_grad)
 from bpnotes.mlp import MLP, init_params
@@ -223,8 +223,9 @@ def test_step_rejects_bad_grads_before_touching_any_parameter(bad, words, rng):
     assert_unchanged(net, snapshot)
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, np.nan, np.inf, "0.1", True])
+@pytest.mark.parametrize("lr", [0, 0.0, -0.0, np.float32(0), -0.1, np.nan, np.inf, "0.1", True])
 def test_step_rejects_bad_learning_rates(lr, rng):
+    "lr = 0 is refused whatever its type (issue 17: a float 0.0 must not slip through a fast path)"
     net = MLP([3, 5, 2])
     _, grads = net.loss_and_grads(rng.normal(size=(7, 3)), rng.normal(size=(7, 2)))
     snapshot = params_snapshot(net)
@@ -435,3 +436,166 @@ def test_loss_of_and_check_batch(rng):
     assert Xc.dtype == np.float32 and yc.dtype == np.intp
     assert net.loss_of(X, y) == pytest.approx(net.loss_and_grads(X, y)[0], rel=1e-6)
     assert len(net.activations(X)) == 3 and net.activations(X)[0].dtype == np.float32
+
+
+# ---- issue 19: ask the network as scikit-learn would ----
+
+def test_calling_the_network_is_forward(rng):
+    net, X = MLP([3, 5, 2], seed=0), rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(net(X), net.forward(X))
+
+
+def test_predict_and_score_for_softmax_cross_entropy_match_scikit_learn(rng):
+    from sklearn.metrics import accuracy_score
+    net = MLP([3, 6, 4], loss="softmax_cross_entropy", seed=1)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 4, size=40)
+    labels = net.predict(X)
+    assert labels.shape == (40,) and labels.dtype.kind == "i"
+    np.testing.assert_array_equal(labels, net.forward(X).argmax(axis=1))
+    P = net.predict_proba(X)
+    np.testing.assert_allclose(P, softmax(net.forward(X)), rtol=1e-15)
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-14)
+    assert net.score(X, y) == accuracy_score(y, labels)
+    assert MLP([3, 4], loss="softmax_cross_entropy").predict(X[:1]).shape == (1,)          # batch of one
+
+
+def test_predict_and_score_for_binary_cross_entropy_match_scikit_learn(rng):
+    "Labels 1 where the logit is > 0; score is the fraction of rows with every output right (multilabel)"
+    from sklearn.metrics import accuracy_score
+    net = MLP([3, 6, 2], loss="binary_cross_entropy", seed=1)
+    X, Y = rng.normal(size=(40, 3)), rng.integers(0, 2, size=(40, 2)).astype(float)
+    logits = net.forward(X)
+    np.testing.assert_array_equal(net.predict(X), (logits > 0).astype(int))
+    np.testing.assert_allclose(net.predict_proba(X), 1 / (1 + np.exp(-logits)), rtol=1e-14)
+    assert net.score(X, Y) == accuracy_score(Y.astype(int), net.predict(X))
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_predict_and_score_for_mse_match_scikit_learn(n, rng):
+    from sklearn.metrics import r2_score
+    net = MLP([3, 6, n], output_activation="tanh", seed=1)
+    X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, n))
+    np.testing.assert_array_equal(net.predict(X), net.forward(X))
+    assert net.score(X, Y) == pytest.approx(r2_score(Y, net.predict(X)), rel=1e-12)
+    assert MLP([3, n], activation="identity", output_activation="identity").score(X, X[:, :n]) != 1.0
+    with pytest.raises(AttributeError, match="predict_proba needs a cross-entropy loss"):
+        net.predict_proba(X)
+
+
+def test_r2_of_a_constant_target_and_of_a_single_row_follow_scikit_learn(rng):
+    "A constant column scores 1 if matched exactly, else 0; one row has no R² (nan), as in scikit-learn"
+    from sklearn.metrics import r2_score
+    net = MLP([2, 2], activation="identity", seed=0)
+    net.params = [(np.zeros((2, 2)), np.array([1.0, 0.0]))]                   # predicts (1, 0) everywhere
+    X = rng.normal(size=(5, 2))
+    for Y in (np.c_[np.ones(5), rng.normal(size=5)], np.c_[np.full(5, 2.0), rng.normal(size=5)]):
+        assert net.score(X, Y) == pytest.approx(r2_score(Y, net.predict(X)), rel=1e-14)
+    assert np.isnan(net.score(X[:1], np.ones((1, 2))))
+
+
+def test_score_checks_its_targets():
+    net = MLP([3, 2], loss="softmax_cross_entropy")
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+        net.score(np.zeros((2, 3)), [0, 2])
+    with pytest.raises(ValueError, match=r"y has shape \(2,\) but mse needs targets of shape \(2, 2\)"):
+        MLP([3, 2]).score(np.zeros((2, 3)), [0.0, 1.0])
+
+
+# ---- issue 19: momentum and weight decay, from the update rule ----
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_decay_adds_lambda_w_to_the_weights_gradient_only(dtype, rng):
+    net = MLP([3, 5, 2], seed=0, dtype=dtype)
+    for _, b in net.params:
+        b[:] = rng.normal(size=b.shape)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    before, (_, grads) = net.snapshot(), net.loss_and_grads(X, y)
+    kept = [g.copy() for pair in grads for g in pair]
+    net.step(grads, lr=0.1, weight_decay=0.5)
+    for (W0, b0), (W, b), (dW, db) in zip(before, net.params, grads):
+        np.testing.assert_allclose(W, W0 - dtype(0.1) * (dW + dtype(0.5) * W0), rtol=1e-6 if dtype == np.float32 else 1e-15)
+        np.testing.assert_allclose(b, b0 - dtype(0.1) * db, rtol=1e-6 if dtype == np.float32 else 1e-15)  # not decayed
+        assert W.dtype == dtype
+    assert all(np.array_equal(a, b) for a, b in zip(kept, [g for pair in grads for g in pair]))   # grads untouched
+
+
+@pytest.mark.parametrize("own_list", [False, True])
+def test_momentum_steps_along_the_running_sum_of_gradients(own_list, rng):
+    "After T steps, Θ_T = Θ_0 − α Σ_t Σ_{i≤t} β^(t−i) g_i, with the gradients recorded on the way"
+    net = MLP([3, 4, 2], seed=1)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    start, g, lr, beta = as_vector(net.params), [], 0.05, 0.8
+    for _ in range(5):
+        _, grads = net.loss_and_grads(X, y)
+        g.append(as_vector(grads))
+        net.step([(dW.copy(), db.copy()) for dW, db in grads] if own_list else grads, lr, momentum=beta)
+    unrolled = sum(beta ** (t - i) * g[i] for t in range(5) for i in range(t + 1))
+    assert rel_error(start - as_vector(net.params), lr * unrolled) < 1e-13
+    net.reset_velocity()                                        # from rest again: one plain step
+    before, (_, grads) = as_vector(net.params), net.loss_and_grads(X, y)
+    net.step(grads, lr, momentum=beta)
+    assert rel_error(before - as_vector(net.params), lr * as_vector(grads)) < 1e-13
+
+
+def test_momentum_with_weight_decay_sums_the_decayed_gradients(rng):
+    net = MLP([2, 3, 1], seed=2)
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    v, lr, beta, lam = None, 0.1, 0.9, 0.2
+    expected = [a.copy() for pair in net.params for a in pair]
+    for _ in range(3):
+        _, grads = net.loss_and_grads(X, y)
+        g = [d + (lam * p if k % 2 == 0 else 0) for k, (d, p) in enumerate(zip(as_list(grads), expected))]
+        v = g if v is None else [beta * a + b for a, b in zip(v, g)]
+        expected = [p - lr * a for p, a in zip(expected, v)]
+        net.step(grads, lr, momentum=beta, weight_decay=lam)
+    assert rel_error(as_vector(net.params), as_vector(expected)) < 1e-14
+
+
+def as_list(grads):
+    return [g for pair in grads for g in pair]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(momentum=1.0), r"momentum must be a number in \[0, 1\), got 1.0"),
+    (dict(momentum=-0.5), "momentum must be a number in"),
+    (dict(momentum="0.9"), "momentum must be a number in"),
+    (dict(momentum=np.nan), "momentum must be a number in"),
+    (dict(weight_decay=-0.1), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay=np.inf), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay=True), "weight_decay must be a finite number >= 0"),
+])
+def test_step_rejects_bad_momentum_and_weight_decay_changing_nothing(kwargs, words, rng):
+    net = MLP([3, 5, 2])
+    _, grads = net.loss_and_grads(rng.normal(size=(7, 3)), rng.normal(size=(7, 2)))
+    snapshot = params_snapshot(net)
+    with pytest.raises(ValueError, match=words):
+        net.step(grads, lr=0.1, **kwargs)
+    assert_unchanged(net, snapshot)
+
+
+def test_step_with_momentum_rejects_bad_grads_changing_nothing(rng):
+    net = MLP([3, 5, 2])
+    _, grads = net.loss_and_grads(rng.normal(size=(7, 3)), rng.normal(size=(7, 2)))
+    snapshot = params_snapshot(net)
+    grads[1][0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        net.step(grads, lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"grads\[1\] contains NaN"):
+        net.step([(dW.copy(), db.copy()) for dW, db in grads], lr=0.1, weight_decay=0.1)
+    assert_unchanged(net, snapshot) and net._velocity is None
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(momentum=0.9)])
+def test_a_step_that_would_overflow_the_parameters_is_refused_changing_nothing(kwargs, rng):
+    "α‖g‖ so large that θ − αg would be inf: a FloatingPointError (fit records a divergence), nothing changed"
+    net = MLP([3, 5, 2], seed=0)
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    _, grads = net.loss_and_grads(X, y)
+    net.step(grads, 1e-3, **kwargs)                       # a velocity to keep, with momentum
+    snapshot, velocity = params_snapshot(net), None if net._velocity is None else net._velocity.copy()
+    grads[1][0][...] = 1e3                                # α g = 1.7e311 overflows
+    for g in (grads, [(dW.copy(), db.copy()) for dW, db in grads]):
+        with pytest.raises(FloatingPointError, match="would overflow the parameters"):
+            net.step(g, 1.7e308, **kwargs)
+    assert_unchanged(net, snapshot)
+    assert (velocity is None and net._velocity is None) or np.array_equal(velocity, net._velocity)

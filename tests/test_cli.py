@@ -9,6 +9,7 @@ import pytest
 
 import bpnotes.cli as cli
 from bpnotes.cli import derivation_checks, main
+from conftest import ROOT
 
 
 def test_check_passes_and_prints_the_table(capsys):
@@ -34,13 +35,21 @@ def test_checks_are_fresh_and_reproducible():
     assert [r.error for r in a] != [r.error for r in derivation_checks(seed=2)]
 
 
-def test_train_digits_reaches_95_percent(capsys, tmp_path):
-    plot = tmp_path / "curves.png"
-    assert main(["train", "--data", "digits", "--plot", str(plot)]) == 0
+def test_train_digits_reaches_95_percent_and_evaluate_agrees(capsys, tmp_path):
+    "Issue 19's done-when: bpnotes train --data digits --save m.npz, then evaluating m.npz, same accuracy"
+    plot, model = tmp_path / "curves.png", tmp_path / "m.npz"
+    assert main(["train", "--data", "digits", "--plot", str(plot), "--save", str(model)]) == 0
     captured = capsys.readouterr()
+    trained = captured.out.split("train accuracy ")[-1].split(" (")[0]
     test_accuracy = float(captured.out.split("test accuracy ")[-1].split("%")[0])
-    assert test_accuracy >= 95 and plot.stat().st_size > 10_000
+    assert test_accuracy >= 95 and plot.stat().st_size > 10_000 and model.exists()
     assert captured.err.count("epoch ") == 20   # progress on stderr; not a terminal: one plain line per epoch
+    assert main(["evaluate", str(model)]) == 0
+    evaluated = capsys.readouterr().out.splitlines()[-1].removeprefix("train accuracy ")
+    assert evaluated == trained                 # both accuracies, to the digit printed
+    result = subprocess.run([sys.executable, "-m", "bpnotes", "evaluate", str(model), "--data", "digits", "-q"],
+                            capture_output=True, text=True, timeout=120)   # in a new process
+    assert result.returncode == 0 and result.stdout.strip() == "train accuracy " + evaluated
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -54,24 +63,143 @@ def test_train_digits_reaches_95_percent(capsys, tmp_path):
     (["train", "--batch-size", "-4"], "--batch-size must be >= 1"),
     (["train", "--activation", "swish"], "invalid choice: 'swish'"),
     (["train", "--plot", "/no/such/folder/x.png"], "the folder of '/no/such/folder/x.png' does not exist"),
-    (["check", "--seed", "abc"], "invalid int value: 'abc'"),
+    (["check", "--seed", "abc"], "argument --seed: must be a whole number >= 0, got 'abc'"),
+    (["check", "--seed", "-1"], "argument --seed: must be a whole number >= 0, got '-1'"),
+    (["train", "--seed", "-1"], "argument --seed: must be a whole number >= 0, got '-1'"),
+    (["train", "--plot", "curves.txt"], "--plot needs a file name ending in an image format"),
+    (["train", "--plot", "noext"], "--plot needs a file name ending in an image format"),
+    (["train", "--save", "model.pkl"], "--save takes a file name ending in .npz"),
+    (["train", "--save", "/no/such/folder/m.npz"], "the folder of '/no/such/folder/m.npz' does not exist"),
+    (["evaluate"], "the following arguments are required: model"),
+    (["evaluate", "/no/such/file.npz"], "no such file: '/no/such/file.npz'"),
+    (["evaluate", "README.md"], "is not a network written by MLP.save: it is not an .npz archive"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "the following arguments are required"),
 ])
-def test_bad_arguments_get_one_line_and_exit_2(argv, words, capsys):
+def test_bad_arguments_get_one_line_and_exit_2(argv, words, capsys, monkeypatch):
+    "Issue 19, bug 6: --seed -1 gave a numpy traceback; --plot out.txt trained fully, then a traceback"
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("trained before refusing the arguments"))
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and words in err[0] and err[0].startswith("bpnotes")
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and err[0].startswith("bpnotes") and captured.out == ""
 
 
-def test_help_describes_every_option(capsys):
-    for argv, words in [(["--help"], ["check", "train"]),
+def test_help_describes_every_option_with_its_default(capsys):
+    for argv, words in [(["--help"], ["check", "train", "evaluate", "--version"]),
                         (["train", "--help"], ["--data", "--hidden", "--activation", "--epochs", "--lr",
-                                               "--batch-size", "--seed", "--plot"]),
-                        (["check", "--help"], ["--seed"])]:
+                                               "--batch-size", "--seed", "--plot", "--save", "--quiet"]),
+                        (["check", "--help"], ["--seed", "--quiet"]),
+                        (["evaluate", "--help"], ["model", "--data", "--quiet"])]:
         assert main(argv) == 0
-        out = capsys.readouterr().out
+        out = " ".join(capsys.readouterr().out.split())       # argparse wraps lines: compare words
         assert all(w in out for w in words), out
+    assert main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name, (hidden, epochs, lr, batch) in cli.DEFAULTS.items():
+        for value in (hidden, epochs, lr, batch):
+            assert f"{value} for {name}" in out
+    assert "(default: digits)" in out and "(default: tanh)" in out and "(default: 0)" in out
+
+
+def test_version(capsys):
+    import bpnotes
+    assert main(["--version"]) == 0 and capsys.readouterr().out.strip() == f"bpnotes {bpnotes.__version__}"
+
+
+def test_quiet_prints_the_result_line_only(capsys):
+    assert main(["train", "--data", "xor", "--epochs", "3", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and len(captured.out.splitlines()) == 1 and "test accuracy" in captured.out
+    assert main(["check", "--seed", "7", "-q"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and re.search(r"(\d+) of \1 checks passed", out[0])
+
+
+def test_quiet_check_still_shows_a_failure(monkeypatch, capsys):
+    right = cli.output_layer_grads
+    monkeypatch.setattr(cli, "output_layer_grads", lambda *args: tuple(2 * g for g in right(*args)))
+    assert main(["check", "--seed", "7", "--quiet"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) >= 2 and all("FAIL" in line for line in out[:-1]) and "checks passed" in out[-1]
+
+
+def test_a_plot_in_any_format_matplotlib_writes(tmp_path, capsys):
+    plot = tmp_path / "curves.pdf"
+    assert main(["train", "--data", "xor", "--epochs", "2", "--plot", str(plot), "-q"]) == 0
+    assert plot.read_bytes().startswith(b"%PDF")
+
+
+def test_evaluate_refuses_files_it_cannot_judge(tmp_path, capsys):
+    from bpnotes.mlp import MLP
+    MLP([2, 3, 2], loss="softmax_cross_entropy").save(tmp_path / "plain.npz")     # saved from Python: no split
+    assert main(["evaluate", str(tmp_path / "plain.npz")]) == 2
+    assert "records no data split" in capsys.readouterr().err
+    assert main(["train", "--data", "xor", "--epochs", "2", "-q", "--save", str(tmp_path / "xor.npz")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "xor.npz"), "--data", "spiral"]) == 2
+    assert "was trained on xor, not spiral" in capsys.readouterr().err
+
+
+def test_divergence_goes_to_stderr_with_status_1_and_saves_nothing(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert main(["train", "--data", "xor", "--lr", "1e307", "--save", str(model)]) == 1
+    captured = capsys.readouterr()
+    assert "training diverged during epoch 1" in captured.err and "try a smaller --lr" in captured.err
+    assert "not saved" in captured.err and "test accuracy" not in captured.out and not model.exists()
+
+
+def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
+    "A run that diverges in epoch 3 (an overflow made to happen there): the plot shows epochs 1 and 2"
+    real_fit, seen = cli.fit, {}
+    def overflow(*args, **kwargs):
+        raise FloatingPointError("loss_and_grads: the computation overflowed")
+    def diverging_fit(net, X, y, on_epoch, **kwargs):
+        def blow_up(epoch, history):
+            on_epoch(epoch, history)
+            seen["history"] = history
+            if epoch == 2:
+                net.loss_and_grads = overflow
+        return real_fit(net, X, y, on_epoch=blow_up, **kwargs)
+    monkeypatch.setattr(cli, "fit", diverging_fit)
+    plot = tmp_path / "curves.png"
+    assert main(["train", "--data", "xor", "--plot", str(plot)]) == 1
+    err = capsys.readouterr().err
+    assert "diverged during epoch 3" in err and f"the curves up to then are in {plot}" in err
+    assert len(seen["history"]["loss"]) == 2 and plot.stat().st_size > 10_000
+
+
+def test_ctrl_c_ends_with_a_one_line_summary_and_the_plot_so_far(tmp_path):
+    "A real SIGINT to a real training run: one line on stderr after the progress, status 130, the plot saved"
+    import signal
+    import time
+    plot = tmp_path / "so_far.png"
+    proc = subprocess.Popen([sys.executable, "-m", "bpnotes", "train", "--data", "spiral", "--epochs", "100000",
+                             "--plot", str(plot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    while len(lines) < 3:                                    # three epochs done, one line each
+        line = proc.stderr.readline()
+        assert line, "the run ended before it was interrupted"
+        lines.append(line)
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    summary = err.strip().splitlines()[-1]
+    assert re.fullmatch(r"interrupted during epoch \d+ of 100000; after epoch \d+: loss [\d.]+, "
+                        r"test accuracy [\d.]+%; the curves so far are in .*so_far\.png", summary), summary
+    assert "Traceback" not in err and plot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("module", ["bpnotes", "bpnotes.cli"])
+def test_python_m_runs_the_command(module):
+    "Issue 19, bug 6: python -m bpnotes.cli check did nothing and exited 0; python -m bpnotes had no __main__"
+    result = subprocess.run([sys.executable, "-m", module, "check", "--seed", "3", "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and re.search(r"(\d+) of \1 checks passed", result.stdout), result
+    result = subprocess.run([sys.executable, "-m", module, "train", "--seed", "-1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "must be a whole number >= 0" in result.stderr
 
 
 def test_the_console_script_is_installed():

@@ -31,8 +31,18 @@ def test_split_and_standardize():
     Z_tr, Z_te = standardize(X_tr, X_te)
     np.testing.assert_allclose(Z_tr.mean(0), 0, atol=1e-12)
     np.testing.assert_allclose(Z_tr.std(0), 1)
-    Z, = standardize(np.ones((4, 2)))                                  # constant columns stay finite
+    Z = standardize(np.ones((4, 2)))                                   # constant columns stay finite
     assert np.isfinite(Z).all()
+
+
+def test_standardize_of_one_array_is_an_array_not_a_1_tuple():
+    "Issue 19, bug 7: one array in, one array out; several in, a tuple out"
+    X = np.arange(12.0).reshape(6, 2)
+    Z = standardize(X)
+    assert isinstance(Z, np.ndarray) and Z.shape == (6, 2)
+    np.testing.assert_allclose(Z, (X - X.mean(0)) / X.std(0))
+    Z_tr, Z_te = standardize(X, X[:2])
+    np.testing.assert_array_equal(Z_te, Z[:2])
 
 
 def test_fit_lowers_the_loss_and_records_every_epoch():
@@ -121,7 +131,7 @@ def test_progress_is_a_tqdm_bar_on_a_terminal(monkeypatch):
     X, y = xor(n=32, seed=0)
     fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=4, lr=0.1, batch_size=8, progress=True)
     text = stream.getvalue()
-    assert "4/4" in text and "epoch" in text and "\r" in text          # a bar redrawn in place
+    assert "4/4" in text and "loss" in text and "\r" in text          # a bar redrawn in place
 
 
 def test_progress_stops_with_a_diverging_run(capsys):
@@ -146,3 +156,181 @@ def test_binary_cross_entropy_network_learns_xor_and_predicts_from_logits():
     net = MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
     fit(net, X, y[:, None].astype(float), epochs=100, lr=0.5, batch_size=16)
     assert accuracy(net, X, y) > 0.9
+
+
+# ---- issue 19: the metric that fits the loss, a metric of one's own, early stop, restore, momentum ----
+
+def regression(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-3, 3, size=(n, 1))
+    return X, np.sin(X)
+
+
+def test_fit_reports_r2_not_accuracy_for_mse():
+    "Issue 19, bug 3: sin(x) with MLP([1, 32, 1]) reported an 'accuracy' from a 0.5 threshold"
+    X, y = regression()
+    net = MLP([1, 32, 1], seed=0)
+    history = fit(net, X, y, epochs=5, lr=0.1, batch_size=20, X_val=X[:50], y_val=y[:50])
+    assert "accuracy" not in history and history["metric"] == "r2"
+    from sklearn.metrics import r2_score
+    assert history["r2"][-1] == pytest.approx(r2_score(y, net.forward(X)), rel=1e-12)
+    assert history["val_r2"][-1] == pytest.approx(r2_score(y[:50], net.forward(X[:50])), rel=1e-12)
+
+
+def test_fit_reports_accuracy_for_both_cross_entropies():
+    X, y = xor(n=64, seed=0)
+    for loss, targets in [("softmax_cross_entropy", y), ("binary_cross_entropy", y[:, None].astype(float))]:
+        net = MLP([2, 4, targets.shape[1] if targets.ndim == 2 else 2], loss=loss, seed=0)
+        history = fit(net, X, targets, epochs=2, lr=0.3, batch_size=16)
+        assert history["metric"] == "accuracy" and history["accuracy"][-1] == accuracy(net, X, y)
+
+
+def test_fit_records_a_metric_of_ones_own_under_its_name():
+    X, y = regression()
+    def mae(net, X, y): return float(np.abs(net.forward(X) - y).mean())
+    net = MLP([1, 8, 1], seed=0)
+    history = fit(net, X, y, epochs=3, lr=0.1, batch_size=20, metric=mae, X_val=X[:20], y_val=y[:20])
+    assert history["metric"] == "mae" and len(history["mae"]) == len(history["val_mae"]) == 3
+    assert history["mae"][-1] == mae(net, X, y) and "r2" not in history
+    history = fit(net, X, y, epochs=1, lr=0.1, batch_size=20, metric=lambda net, X, y: 1.0)
+    assert history["metric"] == "score" and history["score"] == [1.0]   # a lambda has no name of its own
+    with pytest.raises(TypeError, match="metric must be a function"):
+        fit(net, X, y, epochs=1, lr=0.1, batch_size=20, metric="mae")
+
+
+def test_the_history_has_exactly_the_keys_help_fit_lists():
+    "help(fit) names every key the history has, for a classifier, a regression and a metric of one's own"
+    import inspect
+    doc = inspect.getdoc(fit)
+    X, y = xor(n=32, seed=0)
+    keys = set(fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=1, lr=0.1, batch_size=8))
+    Xr, yr = regression(32)
+    keys |= set(fit(MLP([1, 3, 1]), Xr, yr, epochs=1, lr=0.1, batch_size=8))
+    for key in keys:
+        assert f"'{key}'" in doc or key.removeprefix("val_") in ("accuracy", "r2"), key
+    assert "'accuracy'" in doc and "'r2'" in doc and "'val_' + that name" in doc
+
+
+def test_on_epoch_returning_true_stops_training_after_that_epoch():
+    X, y = xor(n=32, seed=0)
+    seen = []
+    def stop_at_3(epoch, history):
+        seen.append(epoch)
+        return epoch == 3
+    net = MLP([2, 3, 2], loss="softmax_cross_entropy")
+    history = fit(net, X, y, epochs=10, lr=0.1, batch_size=8, on_epoch=stop_at_3)
+    assert seen == [1, 2, 3] and len(history["loss"]) == 3 and history["stopped_at"] == 3
+    history = fit(net, X, y, epochs=4, lr=0.1, batch_size=8, on_epoch=lambda e, h: None)
+    assert len(history["loss"]) == 4 and history["stopped_at"] is None
+
+
+def diverging(restore):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(200, 1))
+    net = MLP([1, 32, 1], loss="mse", seed=0)
+    start, y = net.snapshot(), np.sin(2 * X)
+    history = fit(net, X, y, epochs=60, lr=1.0, batch_size=20, restore=restore)
+    return net, start, history, X, y
+
+
+def test_divergence_restores_the_best_parameters_by_default():
+    net, start, history, X, y = diverging(restore=True)
+    assert history["diverged_at"] and history["restored_epoch"] == 0   # every epoch was worse than the start
+    assert all(np.array_equal(a, b) for pa, pb in zip(net.params, start) for a, b in zip(pa, pb))
+    assert net.loss_of(X, y) < min(history["loss"])                    # usable: no overflow
+    net, start, history, X, y = diverging(restore=False)
+    assert history["restored_epoch"] is None
+    with pytest.raises(FloatingPointError):
+        net.loss_and_grads(X, y)
+
+
+def test_restore_puts_back_the_epoch_with_the_lowest_loss():
+    "A run that improves, then diverges when the callback raises the learning rate (by swapping the data)"
+    X, y = regression(100)
+    net = MLP([1, 16, 1], seed=0)
+    saved = {}
+    def keep(epoch, history):
+        if history["loss"][-1] == min(history["loss"]):
+            saved["params"], saved["epoch"] = net.snapshot(), epoch
+        if epoch == 5:
+            y[...] *= 1e200                                   # the next epoch's targets overflow the loss
+    history = fit(net, X, y, epochs=8, lr=0.05, batch_size=10, on_epoch=keep)
+    assert history["diverged_at"] == 6 and history["restored_epoch"] == saved["epoch"] >= 1
+    assert all(np.array_equal(a, b) for pa, pb in zip(net.params, saved["params"]) for a, b in zip(pa, pb))
+
+
+@pytest.mark.parametrize("kwargs", [dict(momentum=0.9), dict(weight_decay=0.05), dict(momentum=0.5, weight_decay=0.1)])
+def test_fit_steps_as_step_does_with_momentum_and_weight_decay(kwargs):
+    "One row, so no shuffle changes anything: fit's parameters equal those of step called by hand"
+    X, y = regression(1)
+    by_fit, by_hand = MLP([1, 4, 1], seed=3), MLP([1, 4, 1], seed=3)
+    fit(by_fit, X, y, epochs=4, lr=0.1, batch_size=1, **kwargs)
+    for _ in range(4):
+        _, grads = by_hand.loss_and_grads(X, y)
+        by_hand.step(grads, 0.1, **kwargs)
+    assert all(np.array_equal(a, b) for pa, pb in zip(by_fit.params, by_hand.params) for a, b in zip(pa, pb))
+
+
+def test_fit_starts_momentum_from_rest():
+    X, y = regression(16)
+    net, fresh = MLP([1, 4, 1], seed=3), MLP([1, 4, 1], seed=3)
+    _, grads = net.loss_and_grads(X, y)
+    net.step(grads, 0.1, momentum=0.9)                   # a velocity left from earlier
+    fresh.params = net.snapshot()
+    a, b = (fit(n, X, y, epochs=2, lr=0.1, batch_size=16, momentum=0.9) for n in (net, fresh))
+    assert a["loss"] == b["loss"]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(momentum=1.0), "momentum must be a number in"),
+    (dict(momentum=-0.1), "momentum must be a number in"),
+    (dict(weight_decay=-1.0), "weight_decay must be a finite number >= 0"),
+    (dict(weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
+])
+def test_fit_rejects_bad_momentum_and_weight_decay_changing_nothing(kwargs, words):
+    X, y = xor(n=16)
+    net = MLP([2, 3, 2], loss="softmax_cross_entropy")
+    before = net.snapshot()
+    with pytest.raises(ValueError, match=words):
+        fit(net, X, y, epochs=1, lr=0.1, batch_size=8, **kwargs)
+    assert all(np.array_equal(a, b) for pa, pb in zip(net.params, before) for a, b in zip(pa, pb))
+
+
+@pytest.mark.parametrize("metric", [None, "a_long_metric_name_that_the_terminal_cannot_hold"])
+def test_the_progress_bar_keeps_the_held_out_score_in_80_columns(metric, monkeypatch):
+    "An 80-column terminal: the line is cut to 80 characters, and the held-out score is not what is cut"
+    import io
+    import bpnotes.train as train
+    class Terminal(io.StringIO):
+        def isatty(self): return True
+    stream = Terminal()
+    monkeypatch.setattr(train.sys, "stderr", stream)
+    monkeypatch.setenv("COLUMNS", "80")
+    X, y = xor(n=32, seed=0)
+    def named(net, X, y): return net.score(X, y)
+    if metric:
+        named.__name__ = metric
+    history = fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=200, lr=0.1, batch_size=32,
+                  X_val=X[:8], y_val=y[:8], progress=True, metric=named if metric else None)
+    last = stream.getvalue().rstrip("\n").split("\r")[-1]
+    assert last.startswith("200/200") and len(last) <= 80, last
+    name = history["metric"]
+    held_out = f"{history['val_' + name][-1]:.1%}" if name == "accuracy" else f"{history['val_' + name][-1]:.4g}"
+    assert f"held out {held_out}" in last
+
+
+def test_evaluate_uses_the_metric_that_fits_the_loss():
+    X, y = regression(50)
+    net = MLP([1, 4, 1], seed=0)
+    loss, r2 = evaluate(net, X, y)
+    assert loss == net.loss_of(X, y) and r2 == net.score(X, y)
+    assert evaluate(net, X, y, metric=lambda net, X, y: 0.5)[1] == 0.5
+
+
+def test_a_learning_rate_near_the_float_limit_is_a_divergence_not_a_crash():
+    X, y = xor(n=32, seed=0)
+    net = MLP([2, 8, 2], loss="softmax_cross_entropy", seed=0)
+    start = net.snapshot()
+    history = fit(net, X, y, epochs=5, lr=1e307, batch_size=8)
+    assert history["diverged_at"] == 1 and history["restored_epoch"] == 0
+    assert all(np.array_equal(a, b) for pa, pb in zip(net.params, start) for a, b in zip(pa, pb))

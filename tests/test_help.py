@@ -1,0 +1,180 @@
+"""help() shows what every public name takes, and the site shows it once.
+
+The project's one mechanism for parameter documentation: a NumPy-style docstring,
+
+    '''One line that says what it does
+
+    More words, plain or as a markdown list (no underlined headings but the two below).
+
+    Parameters
+    ----------
+    name : <its annotation as Python writes it back (ast.unparse): `np.ndarray | None`>
+        what it means
+
+    Returns
+    -------
+    <the return annotation>
+        what it is (one line)
+    '''
+
+with every parameter annotated and no docments comments. `help()` prints the docstring; nbdev's
+`show_doc` turns the Parameters and Returns sections into comments in the signature and drops
+them from the text, but only when each header's type is the annotation as written (modules use
+`from __future__ import annotations`, so nbdev compares the source text, unparsed: `X : np.ndarray | None`):
+otherwise the site would show every parameter twice, under a raw heading. The tests below check both.
+
+To cover another module, add it to MODULES (gradcheck: once its docstrings follow the scheme).
+"""
+import importlib
+import inspect
+import re
+
+import pytest
+
+MODULES = ["bpnotes", "bpnotes.mlp", "bpnotes.train", "bpnotes.cli"]
+# names whose code another change is moving (the checks of `bpnotes check` go to bpnotes.gradcheck)
+NOT_YET = {"bpnotes.check_grads", "bpnotes.check_mlp", "bpnotes.cli.Check", "bpnotes.cli.derivation_checks",
+           "bpnotes.cli.format_checks", "bpnotes.cli.check"}
+
+
+def public_callables():
+    "(dotted name, object) for every public function, class and public method of MODULES"
+    seen = set()
+    for module in MODULES:
+        mod = importlib.import_module(module)
+        for name in mod.__all__:
+            obj, dotted = getattr(mod, name), f"{module}.{name}"
+            if not callable(obj) or dotted in NOT_YET or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if inspect.isclass(obj):
+                yield dotted, obj
+                for meth, fn in vars(obj).items():
+                    if isinstance(fn, classmethod):
+                        fn = getattr(obj, meth)            # bound, as show_doc(MLP.load) sees it
+                    if (inspect.isfunction(fn) or inspect.ismethod(fn)) and (not meth.startswith("_") or meth in ("__init__", "__call__")):
+                        yield f"{dotted}.{meth}", fn
+            else:
+                yield dotted, obj
+
+
+NAMES = dict(public_callables())
+
+
+def sections(doc):
+    "The NumPy sections of a docstring: {title: body}, and the text before them under ''"
+    parts = re.split(r"(?m)^([A-Z][\w ]*)\n-{3,}\s*\n", doc)
+    return {"": parts[0], **dict(zip(parts[1::2], parts[2::2]))}
+
+
+def documented_parameters(doc):
+    "{name: (type, description)} from the Parameters section"
+    body = sections(doc).get("Parameters", "")
+    entries = re.findall(r"(?m)^(\S[^:\n]*?) : ([^\n]*)\n((?:[ \t]+\S[^\n]*\n?)+)", body)
+    return {name: (kind.strip(), " ".join(desc.split())) for name, kind, desc in entries}
+
+
+def parameters(fn):
+    "The names a caller passes: every parameter but self and cls"
+    return [p for p in inspect.signature(fn).parameters if p not in ("self", "cls")]
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_help_shows_every_parameter_with_its_meaning(name):
+    fn = NAMES[name]
+    if inspect.isclass(fn):                    # the class's own docstring: what it is; __init__ has the parameters
+        assert inspect.getdoc(fn), f"{name} has no docstring"
+        return
+    doc = inspect.getdoc(fn) or ""
+    assert doc.strip(), f"{name} has no docstring"
+    documented = documented_parameters(doc)
+    for p in parameters(fn):
+        assert p in documented and documented[p][1], f"help({name}) does not say what {p} is"
+    assert set(documented) <= set(parameters(fn)), f"{name} documents parameters it does not have"
+    extra = set(sections(doc)) - {"", "Parameters", "Returns"}
+    assert not extra, f"{name}: sections {extra} would be raw headings on the site; write them as text"
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_the_site_shows_every_parameter_once(name):
+    "show_doc puts each parameter's meaning in the signature and no raw Parameters heading below"
+    showdoc = pytest.importorskip("nbdev.showdoc")
+    fn = NAMES[name]
+    if inspect.isfunction(fn) and fn.__name__ == "__init__":
+        return                                 # show_doc(the class) renders __init__'s parameters
+    md = showdoc.show_doc(fn)._repr_markdown_()
+    underlined = [l for l in md.splitlines()[1:] if re.fullmatch(r"\s*(-{3,}|={3,})\s*", l)]
+    assert not underlined, f"show_doc({name}) shows a raw section heading:\n{md}"
+    signature = md.split("```python", 1)[1].split("```", 1)[0]
+    wide = [l for l in signature.splitlines() if len(l) > 80]
+    assert not wide, f"show_doc({name}): signature lines wider than the page's 80 characters: {wide}"
+    if inspect.isclass(fn) and "__init__" not in vars(fn):
+        return                                 # an inherited __init__ (an exception class): nothing of ours
+    target = fn.__init__ if inspect.isclass(fn) else fn
+    for p in parameters(target):
+        line = next((l for l in signature.splitlines() if re.match(rf"\s*(\*,\s*)?\**{p}\b", l)), "")
+        assert " # " in line, f"show_doc({name}): {p} has no comment in the signature:\n{signature}"
+
+
+def test_the_checks_above_catch_a_badly_written_docstring():
+    "A missing parameter, a header whose type is not the annotation, an extra section: each one caught"
+    def good(x: int, y: float = 0.0) -> float:
+        """Adds
+
+        Parameters
+        ----------
+        x : int
+            one number
+        y : float
+            another
+        """
+    def missing(x: int, y: float = 0.0):
+        """Adds
+
+        Parameters
+        ----------
+        x : int
+            one number
+        """
+    def wrong_type(x: int):
+        """Adds
+
+        Parameters
+        ----------
+        x : integer
+            one number
+        """
+    def notes(x: int):
+        """Adds
+
+        Parameters
+        ----------
+        x : int
+            one number
+
+        Notes
+        -----
+        a raw heading on the site
+        """
+    assert set(documented_parameters(inspect.getdoc(good))) == {"x", "y"}
+    assert "y" not in documented_parameters(inspect.getdoc(missing))
+    assert set(sections(inspect.getdoc(notes))) == {"", "Parameters", "Notes"}
+    showdoc = pytest.importorskip("nbdev.showdoc")
+    assert "-----" not in showdoc.show_doc(good)._repr_markdown_().split("\n", 1)[1]
+    assert "----------" in showdoc.show_doc(wrong_type)._repr_markdown_()   # shown twice, under a heading
+
+
+def test_help_on_the_package_says_what_it_is():
+    import bpnotes
+    doc = inspect.getdoc(bpnotes)
+    assert "backpropagation" in doc.lower() and all(name in doc for name in bpnotes.__all__)
+
+
+def test_help_on_mlp_lists_the_losses_with_their_targets():
+    from bpnotes.loss import LOSSES
+    from bpnotes.mlp import MLP
+    doc = inspect.getdoc(MLP)
+    for loss, shape in [("mse", "(B, n)"), ("softmax_cross_entropy", "(B,)"), ("binary_cross_entropy", "(B, n)")]:
+        line = next((l for l in doc.splitlines() if f"'{loss}'" in l), "")
+        assert shape in line, f"help(MLP) does not give {loss}'s target shape"
+    assert set(LOSSES) == {"mse", "softmax_cross_entropy", "binary_cross_entropy"}   # a new loss needs a line
