@@ -25,9 +25,9 @@ from .vector import dense
 
 # %% auto #0
 __all__ = ['RICHARDSON_WEIGHTS', 'DEFAULT_EPS', 'DEFAULT_RTOL', 'MIN_JUDGED', 'PROBES', 'DIAGNOSIS_MAX', 'SITE', 'PATTERNS',
-           'f_nudged', 'central_differences', 'richardson_difference', 'numeric_grad', 'rel_error', 'as_vector',
-           'two_layer_problem', 'GradientCheckError', 'ParamCheck', 'GradCheckReport', 'check_grads', 'Pattern',
-           'Finding', 'Diagnosis', 'diagnose', 'check_mlp', 'Agreement', 'three_ways']
+           'MIN_EVIDENCE', 'f_nudged', 'central_differences', 'richardson_difference', 'numeric_grad', 'rel_error',
+           'as_vector', 'two_layer_problem', 'GradientCheckError', 'ParamCheck', 'GradCheckReport', 'check_grads',
+           'Pattern', 'Finding', 'Diagnosis', 'diagnose', 'check_mlp', 'Agreement', 'three_ways']
 
 # %% ../nbs/08_gradcheck.ipynb #2174c88c
 RICHARDSON_WEIGHTS = {2: (1.0,), 4: (4 / 3, -1 / 3), 6: (3 / 2, -3 / 5, 1 / 10)}
@@ -568,6 +568,8 @@ class Diagnosis:
         return '\n'.join(lines)
 
 # %% ../nbs/08_gradcheck.ipynb #a08d0003
+MIN_EVIDENCE = 4   # telling entries a pattern with a free part needs
+
 def _fits(g, pred, mask, atol, rtol, c=1.0):
     "pred matches g on every judged entry, to the check's tolerance (atol scaled by |c|)"
     a, b = g[mask], pred[mask]
@@ -602,7 +604,7 @@ def _factor(g, n, mask, atol, rtol, named):
     if not _informative(n, mask, atol, rtol).any(): return None
     for value, label, names in named:
         if _fits(g, value * n, mask, atol, rtol, value): return value, label, names
-    if _informative(n, mask, atol, rtol).sum() < 3: return None   # one number fits any c
+    if _informative(n, mask, atol, rtol).sum() < MIN_EVIDENCE: return None   # c is free
     c = float((g[mask] * n[mask]).sum() / (n[mask] ** 2).sum())
     if c == 0 or not _fits(g, c * n, mask, atol, rtol, c): return None
     exact = float(Fraction(c).limit_denominator(100))
@@ -622,6 +624,7 @@ def _lines_off(g, n, mask, atol, rtol, axis):
     lines = [i for i in range(g.shape[axis]) if np.take(off, i, axis).any()]
     if not lines or 2 * len(lines) > g.shape[axis]: return None   # at most half of them
     if any((np.take(telling, i, axis) & ~np.take(off, i, axis)).any() for i in lines): return None
+    if (telling & ~off).sum() < MIN_EVIDENCE: return None     # too few right entries to count
     return lines
 
 def _which(lines, count, word):
@@ -662,9 +665,12 @@ def _pattern(row, g, atol, rtol, named):
         found.append((names, f"every entry is {label} times the true gradient",
                       f"yours / true = {c:.6g} at every entry judged, "
                       "within the check's tolerance"))
-    if g.ndim == 2 and g.shape[0] == g.shape[1] > 1 and _fits(g, n.T, mask.T & mask, atol, rtol):
-        found.append((('transposed',), "it is the true gradient transposed",
-                      "yours[j, k] = true[k, j] at every entry judged"))
+    if g.ndim == 2 and g.shape[0] == g.shape[1]:         # entries a transpose moves:
+        both = mask.T & mask
+        moved = np.abs(np.where(both, n - n.T, 0)) > atol + rtol * np.abs(n[mask]).max()
+        if (both & moved).sum() >= MIN_EVIDENCE and _fits(g, n.T, both, atol, rtol):
+            found.append((('transposed',), "it is the true gradient transposed",
+                          "yours[j, k] = true[k, j] at every entry judged"))
     if found:
         return (tuple(x for f in found for x in f[0]), '; '.join(f[1] for f in found),
                 '; '.join(f[2] for f in found))
