@@ -146,11 +146,11 @@ def same_numbers(
     mine, theirs = _arrays(mine), _arrays(theirs)
     if len(mine) != len(theirs): return False
     tol = 1e3 * np.finfo(dtype).eps
-    for a, b in zip(mine, theirs):
-        if np.shape(a) != np.shape(b): return False
-        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0))
-        if np.abs(a - b).max(initial=0) > tol * scale: return False
+    for ours, other in zip(mine, theirs):
+        if np.shape(ours) != np.shape(other): return False
+        ours, other = np.asarray(ours, np.float64), np.asarray(other, np.float64)
+        scale = max(np.abs(ours).max(initial=0), np.abs(other).max(initial=0))
+        if np.abs(ours - other).max(initial=0) > tol * scale: return False
     return True
 
 def _arrays(grads):

@@ -264,7 +264,7 @@ class GradCheckReport:
     def __repr__(self):
         rows = list(self._rows())
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        table = ['  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        table = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
                  for r in rows]
         return '\n'.join([self._summary(), *table, *self._diagnosis_lines(),
                           *self.notes])
@@ -272,8 +272,8 @@ class GradCheckReport:
     def _repr_markdown_(self):
         rows = list(self._rows())
         table = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])]
-        table += ['| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |'
-                  for r in rows[1:]]
+        escape = lambda cell: cell.replace('|', '\\|')
+        table += ['| ' + ' | '.join(map(escape, r)) + ' |' for r in rows[1:]]
         diagnosis = [line.replace('|', '\\|') + '  '
                      for line in self._diagnosis_lines()]
         summary = f'**{self._summary()}**'
@@ -570,12 +570,12 @@ class Diagnosis:
 # %% ../nbs/08_gradcheck.ipynb #a08d0003
 MIN_EVIDENCE = 4   # telling entries a pattern with a free part needs
 
-def _fits(g, pred, mask, atol, rtol, c=1.0):
-    "pred matches g on every judged entry, to the check's tolerance (atol scaled by |c|)"
+def _fits(g, pred, mask, atol, rtol, ratio=1.0):
+    "pred matches g on every judged entry, to the check's tolerance (atol times |ratio|)"
     a, b = g[mask], pred[mask]
     if a.size == 0: return False
     scale = max(np.abs(a).max(), np.abs(b).max())
-    return bool(np.all(np.abs(a - b) <= abs(c) * atol + rtol * scale))
+    return bool(np.all(np.abs(a - b) <= abs(ratio) * atol + rtol * scale))
 
 def _text(value):
     "A number as a short fraction when it is one, with a true minus sign"
@@ -600,16 +600,16 @@ def _informative(n, mask, atol, rtol):
     return mask & (np.abs(np.where(mask, n, 0)) > atol + rtol * scale)
 
 def _factor(g, n, mask, atol, rtol, named):
-    "(c, label, names) when g = c · n explains every judged entry, else None"
+    "(ratio, label, names) when g = ratio · n explains every judged entry, else None"
     if not _informative(n, mask, atol, rtol).any(): return None
     for value, label, names in named:
         if _fits(g, value * n, mask, atol, rtol, value): return value, label, names
-    if _informative(n, mask, atol, rtol).sum() < MIN_EVIDENCE: return None   # c is free
-    c = float((g[mask] * n[mask]).sum() / (n[mask] ** 2).sum())
-    if c == 0 or not _fits(g, c * n, mask, atol, rtol, c): return None
-    exact = float(Fraction(c).limit_denominator(100))
+    if _informative(n, mask, atol, rtol).sum() < MIN_EVIDENCE: return None   # ratio is free
+    ratio = float((g[mask] * n[mask]).sum() / (n[mask] ** 2).sum())
+    if ratio == 0 or not _fits(g, ratio * n, mask, atol, rtol, ratio): return None
+    exact = float(Fraction(ratio).limit_denominator(100))
     if _fits(g, exact * n, mask, atol, rtol, exact): return exact, _text(exact), ('constant factor',)
-    return c, f"≈ {c:.4g}", ('constant factor',)
+    return ratio, f"≈ {ratio:.4g}", ('constant factor',)
 
 def _off(g, n, mask, atol, rtol):
     "Judged entries where g and n disagree beyond the check's tolerance"
@@ -661,9 +661,9 @@ def _pattern(row, g, atol, rtol, named):
     found = []
     factor = _factor(g, n, mask, atol, rtol, named)
     if factor:
-        c, label, names = factor
+        ratio, label, names = factor
         found.append((names, f"every entry is {label} times the true gradient",
-                      f"yours / true = {c:.6g} at every entry judged, "
+                      f"yours / true = {ratio:.6g} at every entry judged, "
                       "within the check's tolerance"))
     if g.ndim == 2 and g.shape[0] == g.shape[1]:         # entries a transpose moves:
         both = mask.T & mask
