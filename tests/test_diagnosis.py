@@ -192,6 +192,19 @@ def test_rows_columns_and_zeros_are_named_and_located(plain):
     assert finding.names == ("zeros",) and "column 1" in finding.sentence
 
 
+def test_lines_off_must_be_the_few_not_the_many(rng):
+    "Wrong in five rows of six and right in one is no pattern: the wrong part is named only when it is small"
+    W = rng.normal(size=(6, 4))
+    f = lambda W: np.sum(np.sin(W))
+    wrong = np.cos(W)
+    wrong[:5] += rng.normal(size=(5, 4))
+    report = check_grads(f, W, wrong)
+    assert report.verdict == "failed" and report.diagnosis is None
+    wrong = np.cos(W)
+    wrong[5] += rng.normal(size=4)
+    assert check_grads(f, W, wrong).diagnosis.names == {"rows off"}
+
+
 def test_a_mistake_no_pattern_explains_is_said_so(plain):
     f, params, right, B = plain
     wrong = {**right, "W": right["W"] + np.arange(12.0).reshape(4, 3) * 1e-2}
