@@ -7,10 +7,12 @@ Docs: https://bpnotes.github.io/bpnotes/derivation_checks.html.md"""
 # %% ../nbs/09c_derivation_checks.ipynb #c9000002
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
+from .checks import check_positive_int
 from .gradcheck import (DEFAULT_RTOL, as_vector, check_mlp, numeric_grad,
                                plain_network_loss, rel_error, three_ways,
                                two_layer_problem)
@@ -233,7 +235,10 @@ def derivation_checks(
                size each row tries, drawn by the seed; None tries every one
                (as bpnotes check does)
     """
-    seed = np.random.SeedSequence().entropy % 2**32 if seed is None else seed
+    if seed is None: seed = np.random.SeedSequence().entropy % 2**32
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if per_row is not None: per_row = check_positive_int(per_row, 'per_row')
     return [row for i, checks in enumerate(GROUPS)
             for row in checks(np.random.default_rng([seed, i]), per_row)]
 

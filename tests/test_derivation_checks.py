@@ -97,3 +97,9 @@ def test_the_table_shows_each_rows_bar_in_80_columns():
     assert len(small) >= 15 and len(large) == 2 and "FAIL" not in table
     failed = format_checks([rows[0]._replace(passed=False)])
     assert failed.splitlines()[-1].endswith("FAIL")
+
+
+@pytest.mark.parametrize("seed, per_row", [(-1, None), (1.5, None), (True, None), (1, 0), (1, -2)])
+def test_a_bad_seed_or_count_is_refused_by_name(seed, per_row):
+    with pytest.raises(ValueError, match="seed must be|per_row must be"):
+        derivation_checks(seed, per_row)
