@@ -766,8 +766,9 @@ def plain_network_loss(
     """network_loss's arithmetic without its argument checks, for finite differences.
 
     Finite differences evaluate a loss thousands of times on arguments checked
-    once; this skips the checks (about ten times faster on small networks) and
-    gives network_loss's value. three_ways compares the two once per problem.
+    once; this skips the checks, which on small networks cost more than the
+    arithmetic, and gives network_loss's value. three_ways compares the two
+    once per problem.
     """
     A, D = X, len(params)
     for layer, (W, b) in enumerate(params, start=1):
