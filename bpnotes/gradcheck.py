@@ -563,6 +563,10 @@ class Diagnosis:
             for name in f.names:
                 p = self.vocabulary[name]
                 lines.append(f"  {name}: {p.meaning} See {SITE}{p.page}")
+        said = any('starts at layer' in f.sentence for f in self.findings)
+        if self.layer and not said:
+            lines.append(f"the error starts at layer {self.layer}, the highest "
+                         "wrong one (backprop starts at the output)")
         if self.unexplained:
             lines.append(f"no simple pattern in {', '.join(self.unexplained)}")
         return '\n'.join(lines)
