@@ -1,4 +1,4 @@
-"""Check your own gradients the way this site checks its equations: finite differences sharpened to ten digits, with the step size and tolerances measured; check_grads and check_mlp with a verdict, the worst entry and a readable error; sampling for large layers, and honest handling of ReLU's kinks.
+"""Check your own gradients the way this site checks its equations: finite differences sharpened to ten digits, with the step size and tolerances measured; check_grads and check_mlp with a verdict that passes only what they could judge, the worst entry, a readable error, and a diagnosis of what the numbers of a failed check show; sampling for large layers, and honest handling of ReLU's kinks.
 
 Docs: https://bpnotes.github.io/bpnotes/gradcheck.html.md"""
 
@@ -8,21 +8,26 @@ Docs: https://bpnotes.github.io/bpnotes/gradcheck.html.md"""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
 
-from .layers import hidden_layer_grads_per_value, two_layer_grads, two_layer_loss
+from .checks import check_positive_int, unchecked
+from .layers import (hidden_layer_grads_per_value, two_layer_grads,
+                            two_layer_loss)
 from .loss import LOSSES, get_loss, output_layer_grads_per_value
 from .mlp import MLP
 from .single_value import ACTIVATIONS, get_activation
 from .vector import dense
 
 # %% auto #0
-__all__ = ['RICHARDSON_WEIGHTS', 'DEFAULT_EPS', 'DEFAULT_RTOL', 'f_nudged', 'central_differences', 'richardson_difference',
-           'numeric_grad', 'rel_error', 'as_vector', 'two_layer_problem', 'GradientCheckError', 'ParamCheck',
-           'GradCheckReport', 'check_grads', 'check_mlp', 'Agreement', 'three_ways']
+__all__ = ['RICHARDSON_WEIGHTS', 'DEFAULT_EPS', 'DEFAULT_RTOL', 'MIN_JUDGED', 'PROBES', 'DIAGNOSIS_MAX', 'SITE', 'PATTERNS',
+           'MIN_EVIDENCE', 'f_nudged', 'central_differences', 'richardson_difference', 'numeric_grad', 'rel_error',
+           'as_vector', 'two_layer_problem', 'GradientCheckError', 'ParamCheck', 'GradCheckReport', 'check_grads',
+           'Pattern', 'Finding', 'Diagnosis', 'diagnose', 'check_mlp', 'Agreement', 'plain_network_loss', 'three_ways']
 
 # %% ../nbs/08_gradcheck.ipynb #2174c88c
 RICHARDSON_WEIGHTS = {2: (1.0,), 4: (4 / 3, -1 / 3), 6: (3 / 2, -3 / 5, 1 / 10)}
@@ -32,6 +37,22 @@ DEFAULT_RTOL = {np.dtype(np.float64): 1e-6,   # the tolerance, measured below
                 np.dtype(np.float32): 1e-3}
 
 # %% ../nbs/08_gradcheck.ipynb #c43f4069
+def _scalar(value)->float:
+    "f's value as a float: a number, or an array of any shape with one entry"
+    value = np.asarray(value)
+    if value.size != 1:
+        raise TypeError("f must return a scalar loss (a number, or an array "
+                        f"with one entry), got an array of shape {value.shape}")
+    return float(value.reshape(()))
+
+def _number(name, value, positive=False)->float:
+    "value as a float; a ValueError naming the argument unless finite, ≥ or > 0"
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    in_range = number and (value > 0 or not positive and value == 0)
+    if in_range and math.isfinite(value): return float(value)
+    bound = '> 0' if positive else '>= 0'
+    raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
 def f_nudged(
     f,             # scalar function, called as f(x)
     x:np.ndarray,  # float array; x[index] is moved, then put back bit for bit
@@ -42,51 +63,51 @@ def f_nudged(
     original = x[index].copy()
     try:
         x[index] = original + step
-        return float(f(x)), float(x[index]) - float(original)
+        return _scalar(f(x)), float(x[index]) - float(original)
     finally: x[index] = original
 
 def central_differences(
     f,              # scalar function, called as f(x) while x[index] is nudged
     x:np.ndarray,   # float32 or float64 array holding the value to nudge
     index,          # which entry of x to nudge, e.g. (j, k)
-    eps:float,      # step ε; None for DEFAULT_EPS of x's dtype
-    count:int,      # how many differences: D_1, …, D_count
+    eps:float,      # step ε > 0; None for DEFAULT_EPS of x's dtype
+    count:int,      # how many differences: d_1, …, d_count
 )->list:
-    "[D_1, …, D_count], D_t the central difference with step t·ε; x restored"
+    "[d_1, …, d_count], d_t the central difference with step t·ε; x restored"
     if not isinstance(x, np.ndarray) or x.dtype not in DEFAULT_EPS:
         got = type(x).__name__
         if isinstance(x, np.ndarray): got += f" of dtype {x.dtype}"
         raise TypeError("x must be a float32 or float64 numpy array "
                         f"(it is nudged in place), got {got}")
-    eps = eps or DEFAULT_EPS[x.dtype]
-    D = []
+    eps = DEFAULT_EPS[x.dtype] if eps is None else _number('eps', eps, True)
+    d = []
     for t in range(1, count + 1):
         f_up, h_up = f_nudged(f, x, index, t * eps)
         f_down, h_down = f_nudged(f, x, index, -t * eps)
         if h_up == h_down:
             raise ValueError(f"eps={eps:g} is too small for {x.dtype} at "
                              f"{float(x[index]):g}: x ± eps rounds back to x")
-        D.append((f_up - f_down) / (h_up - h_down))
-    return D
+        d.append((f_up - f_down) / (h_up - h_down))
+    return d
 
 def richardson_difference(
     f,              # scalar function, called as f(x) while x[index] is nudged
     x:np.ndarray,   # float32 or float64 array holding the value to nudge
     index,          # which entry of x to nudge
-    eps:float=None, # step ε; by default DEFAULT_EPS of x's dtype
-    order:int=6,    # 2, 4 or 6: D_1 or its Richardson extrapolations
+    eps:float=None, # step ε > 0; by default DEFAULT_EPS of x's dtype
+    order:int=6,    # 2, 4 or 6: d_1 or its Richardson extrapolations
 )->float:
     "∂f/∂x[index] from central differences of the given order; x restored"
     if order not in RICHARDSON_WEIGHTS:
         raise ValueError(f"order must be 2, 4 or 6, got {order!r}")
     weights = RICHARDSON_WEIGHTS[order]
-    D = central_differences(f, x, index, eps, len(weights))
-    return sum(w * d for w, d in zip(weights, D))
+    d = central_differences(f, x, index, eps, len(weights))
+    return sum(w * d_t for w, d_t in zip(weights, d))
 
 def numeric_grad(
     f,               # scalar function of x, called as f(x)
     x:np.ndarray,    # float array; every entry is nudged in turn and restored
-    eps:float=None,  # step ε of each difference; by default chosen by dtype
+    eps:float=None,  # step ε > 0 of each difference; by default chosen by dtype
     order:int=6,     # order of the central difference: 2, 4 or 6
 )->np.ndarray:
     "The whole gradient ∂f/∂x, a richardson_difference per entry, shaped like x"
@@ -146,34 +167,61 @@ class GradientCheckError(AssertionError):
     "A gradient disagrees with finite differences (see raise_if_failed)"
 
 # %% ../nbs/08_gradcheck.ipynb #27f2a061
+MIN_JUDGED = 0.5   # a verdict needs at least this share of the entries tried
+
 @dataclass
 class ParamCheck:
     "The check of one parameter array: how much was compared; the worst entry"
     name: str                   # the parameter's name in the report
     shape: tuple                # its shape
     checked: int = 0            # entries (and random directions) compared
-    skipped: int = 0            # entries skipped because f is not smooth there
+    skipped: int = 0            # entries where f is not smooth enough to judge
+    steep: int = 0              # of the skipped: smooth at the step eps/8
     index: object = None        # the worst entry: an index, or 'direction k'
     analytic: float = math.nan  # your gradient at the worst entry
     numeric: float = math.nan   # the finite-difference estimate there
     rel_error: float = 0.0      # |analytic − numeric| / scale (inf: no match)
-    ok: bool = True             # every compared entry within tolerance
+    failed: bool = False        # an entry disagreed, or the gradient is bad
     problem: str = ''           # what failed the check outright (shape, NaN)
+    estimates: dict = field(default_factory=dict, repr=False)  # index → numeric
+
+    @property
+    def verdict(self)->str:
+        "'failed', 'inconclusive' (too few entries judged) or 'passed'"
+        if self.failed: return 'failed'
+        tried = self.checked + self.skipped
+        if self.checked == 0 or self.checked < MIN_JUDGED * tried:
+            return 'inconclusive'
+        return 'passed'
+
+    @property
+    def ok(self)->bool:
+        "True when the parameter passed: enough entries judged, none wrong"
+        return self.verdict == 'passed'
 
 # %% ../nbs/08_gradcheck.ipynb #91d72fe1
 @dataclass
 class GradCheckReport:
-    "The result of check_grads: ok, max_rel_error, a ParamCheck per parameter"
+    "The result of check_grads: its verdict, a ParamCheck per parameter, notes"
     params: list      # one ParamCheck per parameter, in the order given
     eps: float        # finite-difference step used
     rtol: float       # relative tolerance used
     atol: float       # absolute tolerance used
     notes: list = field(default_factory=list)   # remarks, e.g. on skips
+    diagnosis: object = None   # if failed: the Diagnosis that fits, or None
+
+    @property
+    def verdict(self)->str:
+        "'failed' if any parameter failed, else 'inconclusive' or 'passed'"
+        verdicts = {p.verdict for p in self.params}
+        for verdict in ('failed', 'inconclusive'):
+            if verdict in verdicts: return verdict
+        return 'passed'
 
     @property
     def ok(self)->bool:
-        "True when no checked entry disagreed (skips are not failures)"
-        return all(p.ok for p in self.params)
+        "True only when the check passed: every parameter judged, none wrong"
+        return self.verdict == 'passed'
 
     @property
     def max_rel_error(self)->float:
@@ -181,24 +229,34 @@ class GradCheckReport:
         return max((p.rel_error for p in self.params), default=0.0)
 
     def raise_if_failed(self):
-        "Raise GradientCheckError for every failed parameter; else the report"
-        if not self.ok:
-            failed = [_failure(p, self) for p in self.params if not p.ok]
-            raise GradientCheckError('\n'.join(failed))
-        return self
+        "Raise GradientCheckError unless the check passed; else the report"
+        if self.ok: return self
+        lines = [_failure(p, self) for p in self.params if not p.ok]
+        lines += self._diagnosis_lines() + self.notes
+        raise GradientCheckError('\n'.join(lines))
+
+    def _diagnosis_lines(self):
+        if self.verdict != 'failed': return []
+        if self.diagnosis is None:
+            return ["diagnosis: no simple pattern found (no constant factor, "
+                    "transpose, rows or columns, or zeros explains the "
+                    "numbers)"]
+        return [f"diagnosis: {line}" if i == 0 else f"  {line}"
+                for i, line in enumerate(str(self.diagnosis).splitlines())]
 
     def _rows(self):
         yield ['parameter', 'shape', 'checked', 'skipped', 'worst entry',
                'analytic', 'numeric', 'rel. error', 'verdict']
+        words = dict(passed='ok', failed='FAIL', inconclusive='INCONCLUSIVE')
         for p in self.params:
-            if p.ok: verdict = 'ok' if p.checked else 'unchecked'
-            else: verdict = f'FAIL: {p.problem}' if p.problem else 'FAIL'
+            verdict = words[p.verdict] + (f': {p.problem}' if p.problem else '')
             yield [p.name, str(p.shape), str(p.checked), str(p.skipped),
                    str(p.index), f'{p.analytic:.6g}', f'{p.numeric:.6g}',
                    f'{p.rel_error:.1e}', verdict]
 
     def _summary(self):
-        verdict = 'passed' if self.ok else 'FAILED'
+        verdict = {'passed': 'passed', 'failed': 'FAILED',
+                   'inconclusive': 'INCONCLUSIVE'}[self.verdict]
         return (f"gradient check {verdict}: max relative error "
                 f"{self.max_rel_error:.1e} (rtol {self.rtol:.0e}, "
                 f"atol {self.atol:.1e}, eps {self.eps:.0e})")
@@ -206,21 +264,28 @@ class GradCheckReport:
     def __repr__(self):
         rows = list(self._rows())
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        table = ['  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        table = ['  '.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
                  for r in rows]
-        return '\n'.join([self._summary(), *table, *self.notes])
+        return '\n'.join([self._summary(), *table, *self._diagnosis_lines(),
+                          *self.notes])
 
     def _repr_markdown_(self):
         rows = list(self._rows())
         table = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])]
-        table += ['| ' + ' | '.join(c.replace('|', '\\|') for c in r) + ' |'
-                  for r in rows[1:]]
+        escape = lambda cell: cell.replace('|', '\\|')
+        table += ['| ' + ' | '.join(map(escape, r)) + ' |' for r in rows[1:]]
+        diagnosis = [line.replace('|', '\\|') + '  '
+                     for line in self._diagnosis_lines()]
         summary = f'**{self._summary()}**'
-        return '\n'.join([summary, '', *table, '', *self.notes])
+        return '\n'.join([summary, '', *table, '', *diagnosis, '',
+                          *(f'{note}\n' for note in self.notes)])
 
 def _failure(p, report):
-    "One line saying why parameter p failed, readable without knowing the code"
+    "One line saying why parameter p did not pass, readable without the code"
     if p.problem: return f"gradient check failed for {p.name}: {p.problem}"
+    if p.verdict == 'inconclusive':
+        return (f"gradient check inconclusive for {p.name}: {p.checked} of "
+                f"{p.checked + p.skipped} entries could be judged (see below)")
     if isinstance(p.index, str): where = f"along random {p.index}"
     else: where = f"at index {p.index}"
     return (f"gradient check failed for {p.name} {where}: analytic "
@@ -229,6 +294,9 @@ def _failure(p, report):
             f"atol {report.atol:.1e})")
 
 # %% ../nbs/08_gradcheck.ipynb #489e7453
+PROBES = 32          # skipped entries per parameter tried again at eps / 8
+DIAGNOSIS_MAX = 4096 # a failed parameter this small gets every entry estimated
+
 def _named(params):
     "Names, arrays and how to call f for params given as a dict, a list/tuple, or one array"
     if isinstance(params, dict):
@@ -253,100 +321,401 @@ def _check_structure(names, arrays, grads):
         raise ValueError(f"grads must match params: {len(arrays)} arrays in the same structure")
     return list(grads)
 
+def _optional(name, value, check):
+    "None, or value passed through check(value, name)"
+    return None if value is None else check(value, name)
+
 def _estimate_and_kink(values, f0):
     "The sixth-order estimate, and how far the stencil strays from what any smooth f must show"
-    D = [(fp - fm) / (hp - hm) for (fp, hp), (fm, hm) in values]            # D_1 … D_4
-    J = [(fp - f0) / hp - (f0 - fm) / -hm for (fp, hp), (fm, hm) in values]  # slope gaps
-    estimate = sum(w * d for w, d in zip(RICHARDSON_WEIGHTS[6], D))
-    off_pattern = D[3] - (3.5 * D[0] - 7 * D[1] + 4.5 * D[2])   # smooth: D_t even in t
-    off_line = J[2] - 4 * J[1] + 5 * J[0]                       # smooth: J_t = a t + b t³
+    d = [(fp - fm) / (hp - hm) for (fp, hp), (fm, hm) in values]            # d_1 … d_4
+    gap = [(fp - f0) / hp - (f0 - fm) / -hm for (fp, hp), (fm, hm) in values]  # slope gaps
+    estimate = sum(w * d_t for w, d_t in zip(RICHARDSON_WEIGHTS[6], d))
+    off_pattern = d[3] - (3.5 * d[0] - 7 * d[1] + 4.5 * d[2])   # smooth: d_t even in t
+    off_line = gap[2] - 4 * gap[1] + 5 * gap[0]                  # smooth: Δ_t = a t + b t³
     return estimate, max(2 * abs(off_pattern), abs(off_line))
 
 def _stencil(f, x, index, eps):
     "f at x[index] ± t·eps for t = 1 … 4, each with the step actually taken"
-    return [(f_nudged(f, x, index, t * eps), f_nudged(f, x, index, -t * eps)) for t in (1, 2, 3, 4)]
+    values = [(f_nudged(f, x, index, t * eps), f_nudged(f, x, index, -t * eps)) for t in (1, 2, 3, 4)]
+    if values[0][0][1] == values[0][1][1]:
+        raise ValueError(f"eps={eps:g} is too small for {x.dtype} at {float(x[index]):g}: "
+                         "x ± eps rounds back to x")
+    return values
 
 def _directional_stencil(f, x, u, eps):
     "f with all of x moved by ± t·eps·u for t = 1 … 4, as _stencil returns it; x restored exactly"
     original = x.copy()
     def moved(step):
         x[...] = original + step * u
-        return float(f(x)), step
+        return _scalar(f(x)), step
     try: return [(moved(t * eps), moved(-t * eps)) for t in (1, 2, 3, 4)]
     finally: x[...] = original
 
-def _check_param(f, f0, name, x, g, eps, rtol, atol, max_entries, rng):
+def _gradient_problem(x, g):
+    "Why g cannot be compared with x's finite differences at all, or ''"
+    if g is None or np.shape(g) != x.shape:
+        return f"the gradient has shape {np.shape(g)} but the parameter has shape {x.shape}"
+    if not np.isfinite(np.asarray(g, dtype=np.float64)).all():
+        return "the gradient contains NaN or infinite values"
+    return ''
+
+def _entries(f, f0, x, flat, eps):
+    "(index, sixth-order estimate, stray from smoothness) for the flat entries of x"
+    indices = (tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in flat)
+    return [(idx, *_estimate_and_kink(_stencil(f, x, idx, eps), f0)) for idx in indices]
+
+def _check_param(f, f0, name, x, g, eps, rtol, atol, round_off, max_entries, rng):
     "Compare the gradient g of one parameter x with finite differences of f: a ParamCheck"
     row = ParamCheck(name, x.shape)
-    if g is None or np.shape(g) != x.shape:
-        row.ok, row.rel_error = False, math.inf
-        row.problem = f"the gradient has shape {np.shape(g)} but the parameter has shape {x.shape}"
+    row.problem = _gradient_problem(x, g)
+    if row.problem:                  # no verdict to reach; estimate for the diagnosis
+        row.failed, row.rel_error = True, math.inf
+        if x.size <= DIAGNOSIS_MAX:
+            entries = _entries(f, f0, x, range(x.size), eps)
+            scale = max(abs(e) for _, e, _ in entries)
+            row.estimates = {i: e for i, e, stray in entries if stray <= atol + rtol * scale}
         return row
     g = np.asarray(g, dtype=np.float64)
-    if not np.isfinite(g).all():
-        row.ok, row.rel_error = False, math.inf
-        row.problem = "the gradient contains NaN or infinite values"
-        return row
     sampled = max_entries is not None and max_entries < x.size
     flat = rng.choice(x.size, size=max_entries, replace=False) if sampled else range(x.size)
-    entries = [(idx, g[idx], *_estimate_and_kink(_stencil(f, x, idx, eps), f0))
-               for idx in (np.unravel_index(i, x.shape) for i in flat)]
-    scale = max(np.abs(g).max(initial=0), max((abs(n6) for _, _, n6, _ in entries), default=0))
-    candidates = [(tuple(int(i) for i in idx), a, n6, kink, scale) for idx, a, n6, kink in entries]
+    entries = _entries(f, f0, x, flat, eps)
+    scale = max(np.abs(g).max(initial=0), max((abs(e) for _, e, _ in entries), default=0))
+    candidates = [(idx, g[idx], e, stray, scale) for idx, e, stray in entries]
     if sampled:
         u = rng.standard_normal(x.shape); u /= np.linalg.norm(u)
-        n6, kink = _estimate_and_kink(_directional_stencil(f, x, u, eps), f0)
-        candidates.append(('direction 1', float((g * u).sum()), n6, kink,
-                           max(np.linalg.norm(g), abs(n6))))
-    worst = -1.0
-    for index, a, n6, kink, sc in candidates:
+        e, stray = _estimate_and_kink(_directional_stencil(f, x, u, eps), f0)
+        candidates.append(('direction 1', float((g * u).sum()), e, stray,
+                           max(np.linalg.norm(g), abs(e))))
+    worst, skipped = -1.0, []
+    for index, a, e, stray, sc in candidates:
         allowed = atol + rtol * sc
-        if kink > allowed: row.skipped += 1; continue   # not smooth within ±4 eps: no verdict
+        if stray > allowed: skipped.append(index); continue   # no verdict here
         row.checked += 1
-        ratio = abs(a - n6) / allowed
+        if not isinstance(index, str): row.estimates[index] = e
+        ratio = abs(a - e) / allowed
         if ratio > worst:
             worst = ratio
-            row.index, row.analytic, row.numeric = index, float(a), float(n6)
-            row.rel_error = abs(a - n6) / sc if sc else 0.0
-    row.ok = worst <= 1   # skipped entries are not failures: they could not be judged
+            row.index, row.analytic, row.numeric = index, float(a), float(e)
+            row.rel_error = abs(a - e) / sc if sc else 0.0
+    row.skipped, row.failed = len(skipped), worst > 1
+    if row.failed and sampled and x.size <= DIAGNOSIS_MAX:   # a diagnosis wants all
+        row.estimates = {i: e for i, e, stray in _entries(f, f0, x, range(x.size), eps)
+                         if stray <= atol + rtol * scale}
+    probed = [i for i in skipped if not isinstance(i, str)][:PROBES]
+    small = eps / 8                   # at a step 8 times smaller, is f smooth there?
+    allowed = max(atol, round_off / small) + rtol * scale
+    row.steep = sum(_estimate_and_kink(_stencil(f, x, i, small), f0)[1] <= allowed
+                    for i in probed)
     return row
+
+def _notes(rows, eps):
+    "What the report should say about skipped entries and inconclusive parameters"
+    notes, skipped = [], sum(r.skipped for r in rows)
+    if skipped:
+        notes.append(f"skipped: {skipped} entries where f, at steps of eps to 4 eps, does not "
+                     "behave like a smooth function (a kink within ±4 eps, such as a ReLU "
+                     "pre-activation near 0, or a step too large for how fast f bends there), "
+                     "so no finite difference there can be trusted")
+    unsure = [r for r in rows if r.verdict == 'inconclusive']
+    if not unsure: return notes
+    names = ', '.join(r.name for r in unsure)
+    steep = sum(r.steep for r in unsure)
+    notes.append(f"inconclusive: {names}: fewer than {MIN_JUDGED:.0%} of the entries tried "
+                 "could be judged, too few to say anything about the gradient")
+    if steep:
+        notes.append(f"the step is too large for f: {steep} of the skipped entries behave "
+                     f"smoothly at eps={eps / 8:.2g}; check again with eps={eps / 8:.2g} "
+                     "or smaller")
+    if any(r.steep < min(r.skipped, PROBES) for r in unsure):
+        notes.append("f has a kink near the other skipped entries (they stay rough at "
+                     f"eps={eps / 8:.2g}): check again at other points (other inputs, or "
+                     "other parameter values)")
+    return notes
 
 # %% ../nbs/08_gradcheck.ipynb #5a8f57a8
 def check_grads(
-    f,                     # the loss, called as f(**params), f(*params) or f(params); a scalar
+    f,                     # the loss, called as f(**params), f(*params) or f(params)
     params,                # a dict name → array, a list of arrays, or an array
     grads,                 # your gradients, in the same structure and shapes as params
     *,
-    eps:float=None,        # step; by default 2e-3 in float64, 3e-2 in float32
-    rtol:float=None,       # relative tolerance; by default 1e-6 (float32: 1e-3)
-    atol:float=None,       # absolute tolerance; by default the loss's round-off floor
+    eps:float=None,        # step > 0; by default 2e-3 in float64, 3e-2 in float32
+    rtol:float=None,       # relative tolerance >= 0; by default 1e-6 (float32: 1e-3)
+    atol:float=None,       # absolute tolerance >= 0; by default the loss's round-off
     max_entries:int=None,  # at most this many random entries per parameter
     seed:int=0,            # seed of the sampled entries and directions
+    batch_size:int=None,   # B, if known: lets a diagnosis name a factor B or 1/B
+    n_outputs:int=None,    # n, if known: lets a diagnosis name a factor n or 1/n
 )->GradCheckReport:
-    "Compare grads with central finite differences of f, parameter by parameter: a GradCheckReport"
+    """Compare grads with central finite differences of f, parameter by parameter.
+
+    Returns a GradCheckReport: report.verdict is 'passed', 'failed' or
+    'inconclusive' (too few entries could be judged); report.ok is True only
+    when it passed; report.raise_if_failed() raises GradientCheckError
+    otherwise; a failed report carries report.diagnosis, a simple pattern that
+    explains the numbers (or None).
+
+    Arguments:
+      f            the loss: called as f(**params) for a dict, f(*params) for
+                   a list, f(params) for one array; returns a number (or an
+                   array with one entry)
+      params       a dict name → array, a list of arrays, or one array; float32
+                   or float64; each entry is nudged in place and put back
+      grads        your gradients, in the same structure and shapes as params
+      eps          finite-difference step, > 0 (default 2e-3 in float64, 3e-2
+                   in float32)
+      rtol         relative tolerance, >= 0 (default 1e-6; float32 1e-3)
+      atol         absolute tolerance, >= 0 (default: the loss's round-off,
+                   100 · machine epsilon · |f| / eps)
+      max_entries  check at most this many random entries per parameter, plus
+                   one random direction through all of it (default: all)
+      seed         seed of those random entries and directions
+      batch_size   the batch size B, if known, so that a diagnosis can name a
+                   factor B or 1/B
+      n_outputs    the number of outputs n, if known, so that a diagnosis can
+                   name a factor n or 1/n
+    """
     names, arrays, call = _named(params)
     grads = _check_structure(names, arrays, grads)
     dtype = np.result_type(*arrays)
-    f_of = lambda _: call(f, arrays)
-    f0 = np.asarray(f_of(None))
-    if f0.size != 1: raise TypeError(f"f must return a scalar loss, got an array of shape {f0.shape}")
-    eps = eps or DEFAULT_EPS[dtype]
-    rtol = DEFAULT_RTOL[dtype] if rtol is None else rtol
-    if atol is None: atol = 100 * np.finfo(dtype).eps * max(abs(float(f0)), np.finfo(dtype).tiny) / eps
+    eps = DEFAULT_EPS[dtype] if eps is None else _number('eps', eps, positive=True)
+    rtol = DEFAULT_RTOL[dtype] if rtol is None else _number('rtol', rtol)
+    max_entries = _optional('max_entries', max_entries, check_positive_int)
+    batch_size = _optional('batch_size', batch_size, check_positive_int)
+    n_outputs = _optional('n_outputs', n_outputs, check_positive_int)
+    f_of = lambda _: _scalar(call(f, arrays))
+    f0 = f_of(None)
+    if not math.isfinite(f0):
+        raise ValueError(f"f is {f0} at the parameters given: there is no slope to check")
+    round_off = 100 * np.finfo(dtype).eps * max(abs(f0), np.finfo(dtype).tiny)
+    atol = round_off / eps if atol is None else _number('atol', atol)
     rng = np.random.default_rng(seed)
-    rows = [_check_param(f_of, float(f0), n, x, g, eps, rtol, atol, max_entries, rng)
+    rows = [_check_param(f_of, f0, n, x, g, eps, rtol, atol, round_off, max_entries, rng)
             for n, x, g in zip(names, arrays, grads)]
-    report = GradCheckReport(rows, eps, rtol, atol)
-    unchecked = [r.name for r in rows if r.ok and not r.checked]
-    if unchecked:
-        report.notes.append(f"unchecked: {', '.join(unchecked)}: every entry tried sits within ±4 eps "
-                            "of a kink; check again at another input")
-    if any(r.skipped for r in rows):
-        report.notes.append(f"skipped: {sum(r.skipped for r in rows)} entries where f, at steps of eps "
-                            "to 4 eps, does not behave like a smooth function (a kink within ±4 eps, such "
-                            "as a ReLU pre-activation near 0, or curvature too strong for this eps), so no "
-                            "finite difference there can be trusted")
+    report = GradCheckReport(rows, eps, rtol, atol, _notes(rows, eps))
+    if report.verdict == 'failed':
+        report.diagnosis = diagnose(report, dict(zip(names, grads)),
+                                    batch_size=batch_size, n_outputs=n_outputs)
     return report
+
+# %% ../nbs/08_gradcheck.ipynb #a08d0001
+class Pattern(NamedTuple):
+    "One entry of the vocabulary of diagnoses: a name, what it means, a page"
+    name: str      # the name a report gives it
+    meaning: str   # one sentence a student understands
+    page: str      # the page (and section) that shows the right version
+
+SITE = 'https://bpnotes.github.io/bpnotes/'   # where the pages live
+_HERE = 'gradcheck.html#what-a-failed-check-says'
+PATTERNS = {p.name: p for p in [
+    Pattern('sign flipped', "The gradient points uphill: o − y written as "
+            "y − o, or a minus sign lost.", _HERE),
+    Pattern('factor B', "A sum over the batch where the loss takes the mean: "
+            "the 1/B of the batch mean was dropped.",
+            'mistakes.html#sum-not-mean'),
+    Pattern('factor 1/B', "The batch mean's 1/B applied twice, say once in "
+            "∂L/∂O and again when summing over the rows.", _HERE),
+    Pattern('factor n', "A sum over the n outputs where the loss averages "
+            "them: MSE's 1/(B·n) taken as 1/B.", _HERE),
+    Pattern('factor 1/n', "The mean over the n outputs applied twice.", _HERE),
+    Pattern('factor 2', "The 2 of ∂(u²)/∂u = 2u counted twice, or one route "
+            "of the chain rule counted twice.", _HERE),
+    Pattern('factor 1/2', "The 2 of ∂(u²)/∂u = 2u left out.", _HERE),
+    Pattern('constant factor', "The right direction, the wrong length: a "
+            "factor missing from δ, or one too many.", _HERE),
+    Pattern('transposed', "δᵀA computed where Aᵀδ belongs: ∂L/∂W has the "
+            "shape of W, (fan_in, fan_out).",
+            'mistakes.html#missing-transpose'),
+    Pattern('rows off', "Only the rows named are wrong: for a weight matrix, "
+            "what those inputs contribute.", _HERE),
+    Pattern('columns off', "Only the columns named are wrong: for a weight "
+            "matrix, what reaches those units.", _HERE),
+    Pattern('zeros', "A route of the chain rule left out: the gradient is "
+            "zero where the true one is not.", 'mistakes.html#through-w-h'),
+]}
+
+# %% ../nbs/08_gradcheck.ipynb #a08d0002
+class Finding(NamedTuple):
+    "A pattern that explains the numbers of one or more failed parameters"
+    names: tuple     # names from the vocabulary; several give the same numbers
+    params: tuple    # the parameters it explains
+    sentence: str    # what it says about them
+    evidence: str    # the numbers behind it
+
+@dataclass
+class Diagnosis:
+    "What a failed check's numbers show: findings, and what none explains"
+    findings: list                  # Finding, one per pattern found
+    unexplained: list = field(default_factory=list)  # failed, no pattern
+    layer: int = None               # check_backprop: first wrong layer
+    vocabulary: dict = field(default_factory=lambda: PATTERNS, repr=False)
+
+    @property
+    def names(self)->set:
+        "Every vocabulary name the findings give"
+        return {name for f in self.findings for name in f.names}
+
+    def __str__(self):
+        lines = []
+        for f in self.findings:
+            lines.append(f"{', '.join(f.params)}: {f.sentence} "
+                         f"[{' / '.join(f.names)}]")
+            lines.append(f"  evidence: {f.evidence}")
+            for name in f.names:
+                p = self.vocabulary[name]
+                lines.append(f"  {name}: {p.meaning} See {SITE}{p.page}")
+        said = any('starts at layer' in f.sentence for f in self.findings)
+        if self.layer and not said:
+            lines.append(f"the error starts at layer {self.layer}, the highest "
+                         "wrong one (backprop starts at the output)")
+        if self.unexplained:
+            lines.append(f"no simple pattern in {', '.join(self.unexplained)}")
+        return '\n'.join(lines)
+
+# %% ../nbs/08_gradcheck.ipynb #a08d0003
+MIN_EVIDENCE = 4   # telling entries a pattern with a free part needs
+
+def _fits(g, pred, mask, atol, rtol, ratio=1.0):
+    "pred matches g on every judged entry, to the check's tolerance (atol times |ratio|)"
+    a, b = g[mask], pred[mask]
+    if a.size == 0: return False
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    return bool(np.all(np.abs(a - b) <= abs(ratio) * atol + rtol * scale))
+
+def _text(value):
+    "A number as a short fraction when it is one, with a true minus sign"
+    frac = Fraction(value).limit_denominator(1000)
+    text = str(frac) if abs(float(frac) - value) <= 1e-12 * abs(value) else f"{value:.4g}"
+    return text.replace('-', '−')
+
+def _named_factors(batch_size, n_outputs):
+    "[(value, label, names)]: the factors a diagnosis can name, merged when equal"
+    table = [(-1.0, None, 'sign flipped'), (2.0, None, 'factor 2'), (0.5, None, 'factor 1/2')]
+    if batch_size: table += [(float(batch_size), 'B', 'factor B'), (1 / batch_size, '1/B', 'factor 1/B')]
+    if n_outputs: table += [(float(n_outputs), 'n', 'factor n'), (1 / n_outputs, '1/n', 'factor 1/n')]
+    merged = {}
+    for value, symbol, name in table:
+        if value != 1: merged.setdefault(value, []).append((symbol, name))
+    return [(value, ' = '.join([_text(value)] + [s for s, _ in items if s]),
+             tuple(name for _, name in items)) for value, items in merged.items()]
+
+def _informative(n, mask, atol, rtol):
+    "Judged entries whose true gradient is clearly not zero"
+    scale = np.abs(n[mask]).max(initial=0)
+    return mask & (np.abs(np.where(mask, n, 0)) > atol + rtol * scale)
+
+def _factor(g, n, mask, atol, rtol, named):
+    "(ratio, label, names) when g = ratio · n explains every judged entry, else None"
+    if not _informative(n, mask, atol, rtol).any(): return None
+    for value, label, names in named:
+        if _fits(g, value * n, mask, atol, rtol, value): return value, label, names
+    if _informative(n, mask, atol, rtol).sum() < MIN_EVIDENCE: return None   # ratio is free
+    ratio = float((g[mask] * n[mask]).sum() / (n[mask] ** 2).sum())
+    if ratio == 0 or not _fits(g, ratio * n, mask, atol, rtol, ratio): return None
+    exact = float(Fraction(ratio).limit_denominator(100))
+    if _fits(g, exact * n, mask, atol, rtol, exact): return exact, _text(exact), ('constant factor',)
+    return ratio, f"≈ {ratio:.4g}", ('constant factor',)
+
+def _off(g, n, mask, atol, rtol):
+    "Judged entries where g and n disagree beyond the check's tolerance"
+    scale = max(np.abs(g[mask]).max(initial=0), np.abs(n[mask]).max(initial=0))
+    return mask & (np.abs(g - np.where(mask, n, 0)) > atol + rtol * scale)
+
+def _lines_off(g, n, mask, atol, rtol, axis):
+    "The rows (axis 0) or columns (axis 1), at most half, wholly off while all others are right"
+    off = _off(g, n, mask, atol, rtol)
+    scale = max(np.abs(g[mask]).max(initial=0), np.abs(n[mask]).max(initial=0))
+    telling = mask & ((np.abs(np.where(mask, n, 0)) > atol + rtol * scale) | (np.abs(g) > atol + rtol * scale))
+    lines = [i for i in range(g.shape[axis]) if np.take(off, i, axis).any()]
+    if not lines or 2 * len(lines) > g.shape[axis]: return None   # at most half of them
+    if any((np.take(telling, i, axis) & ~np.take(off, i, axis)).any() for i in lines): return None
+    if (telling & ~off).sum() < MIN_EVIDENCE: return None     # too few right entries to count
+    return lines
+
+def _which(lines, count, word):
+    "'the last row', 'columns 0, 3 (of 5)', … as a student reads it"
+    if lines == [count - 1]: return f"the last {word} (of {count})"
+    if lines == [0]: return f"the first {word} (of {count})"
+    plural = f"{word}s" if len(lines) > 1 else word
+    return f"{plural} {', '.join(map(str, lines))} (of {count}, from 0)"
+
+def _pattern(row, g, atol, rtol, named):
+    "(names, sentence, evidence) of the pattern in one failed parameter, or None"
+    if not row.estimates or g is None: return None
+    g = np.asarray(g, dtype=np.float64)
+    n = np.full(row.shape, np.nan)
+    for idx, e in row.estimates.items(): n[idx] = e
+    mask = ~np.isnan(n)
+    if g.shape != n.shape:                               # only a transpose can be told
+        if g.ndim == 2 and g.shape == n.shape[::-1] and _fits(g, n.T, mask.T, atol, rtol):
+            return (('transposed',), f"rows and columns swapped: shape {g.shape} holds "
+                    f"the {n.shape} gradient transposed",
+                    "yours[k, j] = true[j, k] at every entry judged")
+        return None
+    judged = int(mask.sum())
+    off = _off(g, n, mask, atol, rtol)
+    if off.any() and np.all(g[off] == 0):
+        where = "everywhere" if np.all(g[mask] == 0) else f"at {off.sum()} of {judged} entries"
+        for axis, word in ((0, 'row'), (1, 'column')):
+            lines = _lines_off(g, n, mask, atol, rtol, axis) if g.ndim == 2 else None
+            if lines and where != "everywhere":
+                where = f"in {_which(lines, g.shape[axis], word)}"; break
+        return (('zeros',), f"zero {where}, where the true gradient is not",
+                f"the true gradient reaches {np.abs(n[off]).max():.3g} there; "
+                "every other entry agrees within tolerance")
+    found = []
+    factor = _factor(g, n, mask, atol, rtol, named)
+    if factor:
+        ratio, label, names = factor
+        found.append((names, f"every entry is {label} times the true gradient",
+                      f"yours / true = {ratio:.6g} at every entry judged, "
+                      "within the check's tolerance"))
+    if g.ndim == 2 and g.shape[0] == g.shape[1]:         # entries a transpose moves:
+        both = mask.T & mask
+        moved = np.abs(np.where(both, n - n.T, 0)) > atol + rtol * np.abs(n[mask]).max()
+        if (both & moved).sum() >= MIN_EVIDENCE and _fits(g, n.T, both, atol, rtol):
+            found.append((('transposed',), "it is the true gradient transposed",
+                          "yours[j, k] = true[k, j] at every entry judged"))
+    if found:
+        return (tuple(x for f in found for x in f[0]), '; '.join(f[1] for f in found),
+                '; '.join(f[2] for f in found))
+    if g.ndim == 2 and min(g.shape) > 1:
+        for axis, word, name in ((0, 'row', 'rows off'), (1, 'column', 'columns off')):
+            lines = _lines_off(g, n, mask, atol, rtol, axis)
+            if lines is None: continue
+            sentence = f"wrong only in {_which(lines, g.shape[axis], word)}"
+            keep = np.zeros(g.shape[axis], bool); keep[lines] = True
+            inside = mask & (keep[:, None] if axis == 0 else keep[None, :])
+            sub = _factor(g, n, inside, atol, rtol, named)
+            names = (name,)
+            if sub:
+                sentence += f", and there it is {sub[1]} times the true gradient"
+                names += sub[2]
+            worst = np.abs(g - np.where(mask, n, 0))[inside].max()
+            return (names, sentence, f"{len(lines)} of {g.shape[axis]} {word}s off "
+                    f"(by up to {worst:.3g}); every entry of the others agrees within tolerance")
+    return None
+
+def diagnose(
+    report,                # a failed GradCheckReport
+    grads:dict,            # parameter name → the gradient that was checked
+    batch_size:int=None,   # B, to name a factor B or 1/B
+    n_outputs:int=None,    # n, to name a factor n or 1/n
+)->Diagnosis:
+    "The simple patterns that explain each failed parameter's numbers, or None"
+    named = _named_factors(batch_size, n_outputs)
+    findings, unexplained = {}, []
+    for row in report.params:
+        if row.verdict != 'failed': continue
+        found = _pattern(row, grads[row.name], report.atol, report.rtol, named)
+        if found is None: unexplained.append(row.name); continue
+        names, sentence, evidence = found
+        params, evidences = findings.setdefault((names, sentence), ([], []))
+        params.append(row.name)
+        if evidence not in evidences: evidences.append(evidence)
+    if not findings: return None
+    return Diagnosis([Finding(names, tuple(params), sentence, '; '.join(evidences))
+                      for (names, sentence), (params, evidences) in findings.items()],
+                     unexplained)
 
 # %% ../nbs/08_gradcheck.ipynb #f6e26285
 def check_mlp(
@@ -355,12 +724,25 @@ def check_mlp(
     y,         # targets, as for MLP.loss_and_grads
     **kwargs,  # for check_grads: eps, rtol, atol, max_entries, seed
 )->GradCheckReport:
-    "Check net.loss_and_grads against finite differences of its loss, every weight and bias"
+    """Check net.loss_and_grads against finite differences of its loss.
+
+    Every weight and bias is checked, named W_1, b_1, W_2, … from the input
+    side; the report is check_grads's (see there), with B and n known to the
+    diagnosis.
+
+    Arguments:
+      net       the MLP to check
+      X         inputs, shape (B, sizes[0])
+      y         targets, as for MLP.loss_and_grads
+      **kwargs  passed on to check_grads: eps, rtol, atol, max_entries, seed
+    """
     _, grads = net.loss_and_grads(X, y)
     X, y = net.check_batch(X, y)
     params, analytic = {}, {}
-    for l, ((W, b), (dW, db)) in enumerate(zip(net.params, grads), start=1):
-        params[f'W_{l}'], params[f'b_{l}'], analytic[f'W_{l}'], analytic[f'b_{l}'] = W, b, dW, db
+    for layer, ((W, b), (dW, db)) in enumerate(zip(net.params, grads), start=1):
+        params[f'W_{layer}'], params[f'b_{layer}'] = W, b
+        analytic[f'W_{layer}'], analytic[f'b_{layer}'] = dW, db
+    kwargs = {'batch_size': len(X), 'n_outputs': net.sizes[-1], **kwargs}
     report = check_grads(lambda **_: net.loss_of(X, y), params, analytic, **kwargs)
     relu = ACTIVATIONS['relu']
     if relu in (net.activation, net.output_activation):
@@ -379,6 +761,24 @@ class Agreement(NamedTuple):
     per_value_vs_numeric: float
 
 # %% ../nbs/08_gradcheck.ipynb #6e511656
+def plain_network_loss(
+    X, params, Y,      # as for bpnotes.layers.network_loss
+    phi='tanh',        # hidden activation φ, by name
+    psi='identity',    # output activation ψ, by name
+    loss='mse',        # the loss, a name in LOSSES
+)->float:
+    """network_loss's arithmetic without its argument checks, for finite differences.
+
+    Finite differences evaluate a loss thousands of times on arguments checked
+    once; this skips the checks, which on small networks cost more than the
+    arithmetic, and gives network_loss's value. three_ways compares the two
+    once per problem.
+    """
+    A, D = X, len(params)
+    for layer, (W, b) in enumerate(params, start=1):
+        A = get_activation(psi if layer == D else phi)(unchecked(dense)(A, W, b))
+    return unchecked(get_loss(loss, psi).fn)(A, Y)
+
 def three_ways(
     B=7,             # batch size
     phi='tanh',      # hidden activation φ
@@ -393,7 +793,10 @@ def three_ways(
     H = get_activation(phi)(dense(*args[:3]))
     per_value = (*hidden_layer_grads_per_value(*args, Y, phi, psi, loss),
                  *output_layer_grads_per_value(H, *args[3:], Y, psi, loss))
-    f = lambda _: two_layer_loss(*args, Y, phi, psi, loss)
+    X, net = args[0], [tuple(args[1:3]), tuple(args[3:])]
+    f = lambda _: plain_network_loss(X, net, Y, phi, psi, loss)
+    if not math.isclose(f(None), two_layer_loss(*args, Y, phi, psi, loss), rel_tol=1e-12):
+        raise AssertionError("plain_network_loss differs from two_layer_loss")
     numeric = [numeric_grad(f, a) for a in args[1:]]
     for way in (vectorised, per_value, numeric):
         if [g.shape for g in way] != [a.shape for a in args[1:]]:

@@ -1,4 +1,4 @@
-"""Seven classic backpropagation bugs, each a few lines next to the right version, with why it is wrong, and `check_grads` rejecting every one, including the two errors of the original notes.
+"""Eleven classic backpropagation bugs, each a few lines next to the right version, with why it is wrong, and `check_grads` rejecting every one, including the two errors of the original notes.
 
 Docs: https://bpnotes.github.io/bpnotes/mistakes.html.md"""
 
@@ -19,7 +19,8 @@ from .vector import notes_output_layer_grads
 # %% auto #0
 __all__ = ['MISTAKES', 'forward', 'mse_loss', 'gradients', 'backprop', 'Mistake', 'random_problem', 'check_mistake',
            'dropped_dL_dO', 'through_W_h', 'missing_transpose', 'sum_not_mean', 'forgot_phi_prime', 'tied_loss',
-           'tied_backprop', 'overwrote_tied_weight', 'ce_loss', 'ce_backprop', 'softmax_without_onehot']
+           'tied_backprop', 'overwrote_tied_weight', 'ce_loss', 'ce_backprop', 'softmax_without_onehot',
+           'swapped_phi_psi', 'slope_of_a', 'bias_not_summed', 'delta_not_through_W']
 
 # %% ../nbs/09_mistakes.ipynb #e25fd468
 def forward(X, W_i, b_i, W_h, b_h):
@@ -52,20 +53,24 @@ class Mistake(NamedTuple):
     loss: Callable = mse_loss    # loss(X, Y, **params): what both differentiate
     kind: str = 'two_layer'      # 'two_layer', 'classifier' or 'tied'
 
-def random_problem(kind='two_layer', B=7, m=3, p=5, n=2, seed=0):
+def random_problem(kind='two_layer', B=7, m=3, p=5, n=2, seed=0,
+                   dtype=np.float64):
     "(X, Y, params) for a problem of that kind, at initialisation-like scales"
     if kind == 'tied':
         rng = np.random.default_rng(seed)
-        X = rng.normal(size=(B, m))
-        return X, X, dict(W=rng.normal(size=(m, p)) / np.sqrt(m),
-                          b=rng.normal(size=p) / 2, c=rng.normal(size=m) / 2)
+        X = rng.normal(size=(B, m)).astype(dtype)
+        params = dict(W=rng.normal(size=(m, p)) / np.sqrt(m),
+                      b_i=rng.normal(size=p) / 2, b_h=rng.normal(size=m) / 2)
+        return X, X, {k: v.astype(dtype) for k, v in params.items()}
     loss = 'softmax_cross_entropy' if kind == 'classifier' else 'mse'
     (X, *params), Y = two_layer_problem(B, m, p, n, loss, seed=seed)
-    return X, Y, dict(zip(['W_i', 'b_i', 'W_h', 'b_h'], params))
+    if kind != 'classifier': Y = Y.astype(dtype)
+    params = dict(zip(['W_i', 'b_i', 'W_h', 'b_h'], params))
+    return X.astype(dtype), Y, {k: v.astype(dtype) for k, v in params.items()}
 
-def check_mistake(mistake, B=7, m=3, p=5, n=2, seed=0):
+def check_mistake(mistake, B=7, m=3, p=5, n=2, seed=0, dtype=np.float64):
     "check_grads on the wrong gradients and on the right ones: two reports"
-    X, Y, params = random_problem(mistake.kind, B, m, p, n, seed)
+    X, Y, params = random_problem(mistake.kind, B, m, p, n, seed, dtype)
     f = lambda **theta: mistake.loss(X, Y, **theta)
     return (check_grads(f, params, mistake.wrong(X, Y, **params)),
             check_grads(f, params, mistake.right(X, Y, **params)))
@@ -109,27 +114,27 @@ def forgot_phi_prime(X, Y, W_i, b_i, W_h, b_h):
     return gradients(X, H, delta_h, delta_o)
 
 # %% ../nbs/09_mistakes.ipynb #ebb7dd34
-def tied_loss(X, Y, W, b, c):
+def tied_loss(X, Y, W, b_i, b_h):
     "Reconstruction error of a tied-weight autoencoder (Y is X)"
-    R = np.tanh(X @ W + b) @ W.T + c
-    return np.mean((R - Y) ** 2)
+    O = np.tanh(X @ W + b_i) @ W.T + b_h
+    return np.mean((O - Y) ** 2)
 
-def tied_backprop(X, Y, W, b, c):
+def tied_backprop(X, Y, W, b_i, b_h):
     "The right gradients of tied_loss: both uses of W add up"
-    H = np.tanh(X @ W + b)
-    delta_r = 2 * (H @ W.T + c - Y) / Y.size
-    delta_h = (delta_r @ W) * (1 - H ** 2)
-    return dict(W=X.T @ delta_h + delta_r.T @ H, b=delta_h.sum(0),
-                c=delta_r.sum(0))
+    H = np.tanh(X @ W + b_i)
+    delta_o = 2 * (H @ W.T + b_h - Y) / Y.size
+    delta_h = (delta_o @ W) * (1 - H ** 2)
+    return dict(W=X.T @ delta_h + delta_o.T @ H, b_i=delta_h.sum(0),
+                b_h=delta_o.sum(0))
 
-def overwrote_tied_weight(X, Y, W, b, c):
+def overwrote_tied_weight(X, Y, W, b_i, b_h):
     "Only the decoder's route to W: the encoder's gradient was overwritten"
-    H = np.tanh(X @ W + b)
-    delta_r = 2 * (H @ W.T + c - Y) / Y.size
-    delta_h = (delta_r @ W) * (1 - H ** 2)
+    H = np.tanh(X @ W + b_i)
+    delta_o = 2 * (H @ W.T + b_h - Y) / Y.size
+    delta_h = (delta_o @ W) * (1 - H ** 2)
     dW = X.T @ delta_h
-    dW = delta_r.T @ H                          # BUG: = instead of +=
-    return dict(W=dW, b=delta_h.sum(0), c=delta_r.sum(0))
+    dW = delta_o.T @ H                          # BUG: = instead of +=
+    return dict(W=dW, b_i=delta_h.sum(0), b_h=delta_o.sum(0))
 
 # %% ../nbs/09_mistakes.ipynb #6868b24b
 def ce_loss(X, y, W_i, b_i, W_h, b_h):
@@ -153,6 +158,40 @@ def softmax_without_onehot(X, y, W_i, b_i, W_h, b_h):
     delta_h = (delta_o @ W_h.T) * (1 - H ** 2)
     return gradients(X, H, delta_h, delta_o)
 
+# %% ../nbs/09_mistakes.ipynb #a09c0008
+def swapped_phi_psi(X, Y, W_i, b_i, W_h, b_h):
+    "φ' in δ_o and ψ' in δ_h: each δ takes the other layer's slope"
+    H, O = forward(X, W_i, b_i, W_h, b_h)
+    delta_o = 2 * (O - Y) / Y.size * (1 - O ** 2)    # BUG: tanh' where ψ' = 1
+    delta_h = (delta_o @ W_h.T) * np.ones_like(H)     # BUG: ψ' = 1 where tanh'
+    return gradients(X, H, delta_h, delta_o)
+
+# %% ../nbs/09_mistakes.ipynb #a09c0009
+def slope_of_a(X, Y, W_i, b_i, W_h, b_h):
+    "φ'(H) where φ'(Z_h) belongs: the slope formula fed the activation"
+    H, O = forward(X, W_i, b_i, W_h, b_h)
+    delta_o = 2 * (O - Y) / Y.size
+    delta_h = (delta_o @ W_h.T) * (1 - np.tanh(H) ** 2)   # BUG: tanh'(H)
+    return gradients(X, H, delta_h, delta_o)
+
+# %% ../nbs/09_mistakes.ipynb #a09c0010
+def bias_not_summed(X, Y, W_i, b_i, W_h, b_h):
+    "δ itself as ∂L/∂b, one row per example, for both biases"
+    H, O = forward(X, W_i, b_i, W_h, b_h)
+    delta_o = 2 * (O - Y) / Y.size
+    delta_h = (delta_o @ W_h.T) * (1 - H ** 2)
+    grads = gradients(X, H, delta_h, delta_o)
+    return {**grads, 'b_i': delta_h, 'b_h': delta_o}        # BUG: no .sum(0)
+
+# %% ../nbs/09_mistakes.ipynb #a09c0011
+def delta_not_through_W(X, Y, W_i, b_i, W_h, b_h):
+    "∂L/∂H as the row sums of δ_o: the weights W_hᵀ left out of δ_o W_hᵀ"
+    H, O = forward(X, W_i, b_i, W_h, b_h)
+    delta_o = 2 * (O - Y) / Y.size
+    ones = np.ones((Y.shape[1], H.shape[1]), dtype=H.dtype)
+    delta_h = (delta_o @ ones) * (1 - H ** 2)          # BUG: ones for W_h.T
+    return gradients(X, H, delta_h, delta_o)
+
 # %% ../nbs/09_mistakes.ipynb #5335a31d
 MISTAKES = {
     'dropped dL/dO (erratum 1)': Mistake(
@@ -171,4 +210,15 @@ MISTAKES = {
     'softmax without one-hot': Mistake(
         "d/dz of -log softmax(z)_y is softmax(z) - onehot(y)",
         softmax_without_onehot, ce_backprop, ce_loss, 'classifier'),
+    'phi and psi swapped': Mistake(
+        "each delta takes the slope of its own layer's activation",
+        swapped_phi_psi),
+    "phi'(a) for phi'(z)": Mistake(
+        "the slope is at z; from a = phi(z) it is computed as 1 - a^2",
+        slope_of_a),
+    'bias not summed': Mistake(
+        "every row adds b, so dL/db sums delta over the rows", bias_not_summed),
+    'delta not through W^T': Mistake(
+        "output k reaches unit j through W_h[j, k]: dL/dH = delta_o W_h^T",
+        delta_not_through_W),
 }
