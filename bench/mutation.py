@@ -38,6 +38,7 @@ surviving mutant has one line saying why it survives.
 """
 import argparse
 import ast
+import fnmatch
 import hashlib
 import json
 import os
@@ -81,7 +82,8 @@ class Source:
         for line in self.data.splitlines(keepends=True): self.starts.append(self.starts[-1] + len(line))
 
     def offset(self, line, col): return self.starts[line - 1] + col
-    def span(self, node): return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+    def span(self, node):
+        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
     def text(self, a, b): return self.data[a:b].decode()
     def replace(self, edits):
         "The text with [(start, end, new text)] edits made (non-overlapping)"
@@ -104,7 +106,7 @@ def operator_span(src, a, b, symbol):
 def mutated_number(value):
     "k → k + 1; a float x → x + 1, or 10x when 0 < |x| < 1"
     if isinstance(value, int): return repr(value + 1)
-    return repr(value * 10 if 0 < abs(value) < 1 else value + 1.0)
+    return repr(float(f"{value * 10 if 0 < abs(value) < 1 else value + 1.0:.12g}"))   # 1e-05, not 9.99…e-06
 
 
 class Finder(ast.NodeVisitor):
@@ -173,7 +175,7 @@ class Finder(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Raise(self, node):
-        if not getattr(node, "same_as_if", False): self.remove(node)                         # its arguments are the message: not mutated
+        if not getattr(node, "same_as_if", False): self.remove(node)   # its arguments, the message: not mutated
 
     def visit_Assert(self, node):
         self.remove(node); self.visit(node.test)  # not its message
@@ -419,54 +421,84 @@ def covering_tests(mutant, seconds, lines):
     return sorted(tests, key=lambda t: seconds.get(t, 1.0))
 
 
-def run_mutants(mutants, jobs, scratch, seconds, lines, timeout_factor, progress=True):
-    "Run every mutant, `jobs` at a time; each gets status, seconds and the first failing test"
-    workers = [copy_project(scratch / f"job{k}") for k in range(jobs)]
-    originals = {}
-    queue, running, done = list(mutants), {}, []
-    free = list(range(jobs))
-    start_all = time.perf_counter()
-    while queue or running:
-        while queue and free:
-            m = queue.pop(0)
-            tests = covering_tests(m, seconds, lines)
-            if m.get("by_file"):                # its test ids changed: run the files that hold them
-                tests = list(dict.fromkeys(t.split("::")[0] for t in tests))
-            if not tests:
-                m.update(status="uncovered", seconds=0.0, tests=0); done.append(m); continue
-            k = free.pop()
-            path = workers[k] / "bpnotes" / f"{m['module']}.py"
-            originals.setdefault((k, m["module"]), path.read_text())
-            path.write_text(m["source"])
-            log = scratch / f"job{k}.log"
-            limit = timeout_factor * sum(seconds.get(t, 1.0) for t in tests) + 20
-            pid = fork_pytest(workers[k], tests, log)
-            running[pid] = (m, k, time.perf_counter(), limit, log, len(tests))
-        time.sleep(0.05)
-        for pid, (m, k, start, limit, log, n) in list(running.items()):
+class Runner:
+    "Runs mutants `jobs` at a time, each in its own copy of the project, as forked pytest children"
+    def __init__(self, jobs, scratch, seconds, lines, timeout_factor):
+        self.workers = [copy_project(scratch / f"job{k}") for k in range(jobs)]
+        self.logs = [scratch / f"job{k}.log" for k in range(jobs)]
+        self.originals = [{} for _ in range(jobs)]        # per job: module → its unmutated text
+        self.seconds, self.lines, self.timeout_factor = seconds, lines, timeout_factor
+        self.free, self.running = list(range(jobs)), {}   # running: pid → (mutant, job, start, limit, tests)
+
+    def write(self, k, module, text=None):
+        "Write a module into job k's copy: the mutant's text, or the original back when text is None"
+        path = self.workers[k] / "bpnotes" / f"{module}.py"
+        self.originals[k].setdefault(module, path.read_text())
+        path.write_text(self.originals[k][module] if text is None else text)
+
+    def start(self, m):
+        "Start mutant m on a free job; False when no test runs its lines"
+        tests = covering_tests(m, self.seconds, self.lines)
+        if m.get("by_file"):                      # its test ids changed: run the files that hold them
+            tests = list(dict.fromkeys(t.split("::")[0] for t in tests))
+        if not tests: return False
+        k = self.free.pop()
+        self.write(k, m["module"], m["source"])
+        limit = self.timeout_factor * sum(self.seconds.get(t, 1.0) for t in tests) + 20
+        pid = fork_pytest(self.workers[k], tests, self.logs[k])
+        self.running[pid] = (m, k, time.perf_counter(), limit, len(tests))
+        return True
+
+    def finished(self):
+        "[(mutant, done)] for every child that ended or ran out of time; done False: run it again"
+        out = []
+        for pid, (m, k, start, limit, n) in list(self.running.items()):
             got, status = os.waitpid(pid, os.WNOHANG)
             elapsed = time.perf_counter() - start
             if got == 0 and elapsed < limit: continue
+            del self.running[pid]
+            self.write(k, m["module"])
+            self.free.append(k)
+            m["seconds"], m["tests"] = round(elapsed, 2), n
             if got == 0:
                 os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
-                m["status"] = "timeout"
-            else:
-                code = os.waitstatus_to_exitcode(status)
-                if code == 4 and not m.get("by_file") and "not found" in log.read_text(errors="replace"):
-                    m["by_file"] = True             # the mutant renamed parametrized tests
-                    path = workers[k] / "bpnotes" / f"{m['module']}.py"
-                    path.write_text(originals[(k, m["module"])])
-                    del running[pid]; free.append(k); queue.insert(0, m)
-                    continue
-                m["status"] = {0: "survived", 1: "killed", 2: "killed"}.get(code, f"error {code}")
-                if code in (1, 2): m["killed_by"] = failing_test(log.read_text(errors="replace"))
-            m["seconds"], m["tests"] = round(elapsed, 2), n
-            path = workers[k] / "bpnotes" / f"{m['module']}.py"
-            path.write_text(originals[(k, m["module"])])
-            del running[pid]; free.append(k); done.append(m)
-            if progress:
-                print(f"[{len(done)}/{len(mutants)} {time.perf_counter() - start_all:5.0f} s] {m['status']:9} "
-                      f"{elapsed:5.1f} s  {m['key']}  {m['diff'][1][:60]!r}", flush=True)
+                m["status"] = "timeout"; out.append((m, True)); continue
+            code, text = os.waitstatus_to_exitcode(status), self.logs[k].read_text(errors="replace")
+            if code == 4 and re.search(r"^ERROR tests/\S+ - ", text, flags=re.M):
+                code = 2                          # a test module failed to import: a collection error
+            if code == 4 and not m.get("by_file") and "not found" in text:
+                m["by_file"] = True               # the mutant renamed parametrized tests: run their files
+                out.append((m, False)); continue
+            m["status"] = {0: "survived", 1: "killed", 2: "killed"}.get(code, f"error {code}")
+            if code in (1, 2): m["killed_by"] = failing_test(text)
+            if code not in (0, 1, 2): m["log"] = text[-2000:]
+            out.append((m, True))
+        return out
+
+    def stop(self):
+        "Kill the children still running: none outlives the run"
+        for pid in self.running:
+            os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
+
+
+def run_mutants(mutants, jobs, scratch, seconds, lines, timeout_factor):
+    "Run every mutant, `jobs` at a time; each gets a status, its seconds and the test that killed it"
+    runner = Runner(jobs, scratch, seconds, lines, timeout_factor)
+    queue, done, start = list(mutants), [], time.perf_counter()
+    try:
+        while queue or runner.running:
+            while queue and runner.free:
+                m = queue.pop(0)
+                if not runner.start(m):
+                    m.update(status="uncovered", seconds=0.0, tests=0); done.append(m)
+            time.sleep(0.05)
+            for m, ended in runner.finished():
+                if not ended: queue.insert(0, m); continue
+                done.append(m)
+                print(f"[{len(done)}/{len(mutants)} {time.perf_counter() - start:5.0f} s] {m['status']:9} "
+                      f"{m['seconds']:5.1f} s  {m['key']}  {m['diff'][1][:60]!r}", flush=True)
+    finally:
+        runner.stop()
     return done
 
 
@@ -491,48 +523,63 @@ def read_notes(path=SURVIVORS):
     return notes
 
 
+WHY = ["equivalent", "speed", "message", "gap", "unexplained"]
+
+
+def shown(code, width=90):
+    "A mutated line for the table: comments dropped, one line, at most `width` characters"
+    first, *more = code.splitlines() or [""]
+    code = re.sub(r"\s+#.*$", "", first) + (" …" if more else "")
+    return (code if len(code) <= width else code[:width - 1] + "…").replace("|", "\\|")
+
+
 def report(data, path, notes):
     "Write the Markdown page: the score per module, how each was run, then every survivor and why it survives"
     results, runs = data["results"], data["runs"]
     lines = [PAGE_HEAD.rstrip(), "",
-             "| module | mutants | killed | timeout | survived | uncovered | score | equivalent | "
-             "score without equivalents | run time | run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| module | mutants | killed | survived: equivalent | speed only | message only | gap | unexplained "
+             "| score | score without equivalent, speed and message mutants | run time | run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     commands = []
     for module in MODULES:
         rs = [r for r in results if r["module"] == module]
         if not rs: continue
         run = runs[module]
         if run["command"] not in commands: commands.append(run["command"])
-        n = len(rs)
-        count = {s: sum(r["status"] == s for r in rs) for s in ("killed", "timeout", "survived", "uncovered")}
-        caught = count["killed"] + count["timeout"]
-        equivalent = sum(notes.get(r["key"], ("",))[0] == "equivalent"
-                         for r in rs if r["status"] in ("survived", "uncovered"))
+        caught = sum(r["status"] in ("killed", "timeout") for r in rs)
+        why = [notes.get(r["key"], ("unexplained",))[0] for r in rs if r["status"] not in ("killed", "timeout")]
+        count = {w: why.count(w) for w in WHY}
+        harmless = count["equivalent"] + count["speed"] + count["message"]
         name = f"{module} (sampled, {run['sampled']:.0%})" if run.get("sampled") else module
-        lines.append(f"| {name} | {n} | {count['killed']} | {count['timeout']} | {count['survived']} | "
-                     f"{count['uncovered']} | {100 * caught / n:.1f} % | {equivalent} | "
-                     f"{100 * caught / max(n - equivalent, 1):.1f} % | "
+        lines.append(f"| {name} | {len(rs)} | {caught} | "
+                     + " | ".join(str(count[w]) for w in WHY)
+                     + f" | {100 * caught / len(rs):.1f} % | {100 * caught / max(len(rs) - harmless, 1):.1f} % | "
                      f"{sum(r['seconds'] for r in rs) / 60:.1f} min | {commands.index(run['command']) + 1} |")
-    lines += ["", "Run time is the sum of the mutants' times, one job at a time, on the 2-core machine the project",
-              "is developed on, shared with other work; tracing the suite once to map tests to lines adds about",
-              "two minutes per run. The runs:", ""]
+    lines += ["", "*Killed* counts the mutants a test failed on (a timeout counts too: the suite noticed); a",
+              "survivor no test even executes is marked so below. Run time is the sum of the mutants' own times",
+              "(with two jobs the wall time is about half), on the 2-core machine the project is developed on,",
+              "shared with other work; tracing the suite once to map tests to lines adds two minutes or so.",
+              "The runs:", ""]
     for i, command in enumerate(commands, 1):
         run = next(r for r in runs.values() if r["command"] == command)
-        lines.append(f"{i}. `{command}` ({run['date']}, {run['jobs']} job(s), {run['notebooks']})")
+        reruns = sorted({c for r in runs.values() if r.get("command") == command for c in r.get("reruns", [])})
+        lines.append(f"{i}. `{command}` ({run['date']}, {run['jobs']} job(s), {run['notebooks']}, "
+                     f"{run['wall_minutes']} min in all)" + "".join(f"; then `{c}`" for c in reruns))
     lines += ["", "## Surviving mutants", "",
-              "Why each survives: *equivalent* (no input the package accepts tells it apart), *message* (only an",
-              "error message's text changes), *speed* (only how fast it is), *gap* (a real gap in the tests, left",
-              "open; the gaps found in the formula modules were closed by tests/test_mutants.py).", ""]
+              "Why each survives: *equivalent* (no input the package accepts tells it apart), *speed* (only how",
+              "fast it is), *message* (only an error message's text changes), *gap* (a real gap in the tests,",
+              "left open). The gaps the first run found in the formula modules are closed by tests/test_mutants.py.",
+              ""]
     for module in MODULES:
-        rs = [r for r in results if r["module"] == module and r["status"] in ("survived", "uncovered")]
+        rs = [r for r in results if r["module"] == module and r["status"] not in ("killed", "timeout")]
         if not rs: continue
         lines += [f"### {module}", "", "| mutant | edit | why | |", "|---|---|---|---|"]
         for r in sorted(rs, key=lambda r: r["line"]):
             why, note = notes.get(r["key"], ("unexplained", ""))
-            before, after = (s.replace("|", "\\|").replace("\n", " ") for s in r["diff"])
-            status = " (no test runs it)" if r["status"] == "uncovered" else ""
-            lines.append(f"| `{r['key']}` | `{before}` → `{after}` | {why}{status} | {note} |")
+            status = "" if r["status"] == "survived" else f" ({r['status']}: no test runs it)" \
+                if r["status"] == "uncovered" else f" ({r['status']})"
+            lines.append(f"| `{r['key']}` | `{shown(r['diff'][0])}` → `{shown(r['diff'][1])}` | {why}{status} "
+                         f"| {note} |")
         lines.append("")
     pathlib.Path(path).write_text("\n".join(lines) + "\n")
 
@@ -565,6 +612,7 @@ def main():
                    help="where the coverage map is kept between runs")
     p.add_argument("--list", action="store_true", help="list the mutants and stop")
     p.add_argument("--show", metavar="KEY", help="print one mutant's edit and stop")
+    p.add_argument("--only", metavar="PATTERN", help="run only the mutants whose key matches this glob pattern")
     p.add_argument("--report", metavar="MARKDOWN", help="write the results page from --out and stop")
     p.add_argument("--no-nice", action="store_true", help="keep this process's priority")
     args = p.parse_args()
@@ -584,6 +632,7 @@ def main():
         for m in mutants: print(f"{m['key']:55}  {m['diff'][1][:70]}")
         print(f"{len(mutants)} mutants")
         return
+    if args.only: mutants = [m for m in mutants if fnmatch.fnmatchcase(m["key"], args.only)]
     sampled = {}
     if args.sample is not None:
         rng, kept = random.Random(args.seed), []
@@ -593,6 +642,7 @@ def main():
             kept += [ms[i] for i in chosen]; sampled[module] = args.sample
         mutants = kept
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up the scratch folder when stopped
     if not args.no_nice: os.nice(10)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[var] = "1"
     preimport()
@@ -605,17 +655,25 @@ def main():
     total = time.perf_counter() - start
 
     old = json.loads(out.read_text()) if out.exists() else {"results": [], "runs": {}}
-    keep = [r for r in old["results"] if r["module"] not in args.modules]
     command = " ".join(["python bench/mutation.py", *sys.argv[1:]])
     runs = dict(old["runs"])
-    for module in args.modules:
-        runs[module] = dict(command=command, date=time.strftime("%Y-%m-%d"), jobs=args.jobs,
-                            notebooks="notebook runs included" if args.notebooks else "notebook runs left out",
-                            sampled=sampled.get(module))
+    if args.only:                             # a partial run: its mutants replace theirs, the runs stay
+        keys = {r["key"] for r in results}
+        keep = [r for r in old["results"] if r["key"] not in keys]
+        for module in {r["module"] for r in results}:
+            runs.setdefault(module, {}).setdefault("reruns", []).append(command)
+    else:
+        keep = [r for r in old["results"] if r["module"] not in args.modules]
+        for module in args.modules:
+            runs[module] = dict(command=command, date=time.strftime("%Y-%m-%d"), jobs=args.jobs,
+                                notebooks="notebook runs included" if args.notebooks else "notebook runs left out",
+                                sampled=sampled.get(module), wall_minutes=round(total / 60, 1))
     for r in results: r.pop("source", None); r.pop("edits", None)
     out.write_text(json.dumps({"runs": runs, "results": keep + results}, indent=1, ensure_ascii=False) + "\n")
     counts = {}
-    for r in results: counts.setdefault(r["module"], {}).setdefault(r["status"], 0); counts[r["module"]][r["status"]] += 1
+    for r in results:
+        counts.setdefault(r["module"], {}).setdefault(r["status"], 0)
+        counts[r["module"]][r["status"]] += 1
     for module, c in counts.items(): print(module, c)
     print(f"{len(results)} mutants in {total / 60:.1f} min; results in {out}")
 
