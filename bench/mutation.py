@@ -15,16 +15,16 @@ assignment, `x op= y`, `raise`, `if`, `assert`) or a returned value replaced by 
 f-strings, annotations, decorators, imports and error-message arguments are not mutated: `mutmut` 3 skips
 decorated functions, most of bpnotes' formulas (`@shapes`), which is why this small mutator exists.
 
-How it runs. The project (pyproject.toml, bpnotes/, tests/, nbs/) is copied into a scratch folder per job.
-One pytest run of the unmutated copy, traced, records which lines of the package every test executes and how
-long each test takes. Then, for each mutant, the mutated file is written into a job's copy and a child
-process (forked from this one, with pytest, numpy, hypothesis, sympy already imported) runs
-`pytest -x` on exactly the tests that execute the mutated lines, fastest first, with a timeout of
-`--timeout-factor` times their baseline time plus 20 s. The mutant is *killed* when a test fails (or the
-mutated module fails to import), *survived* when they all pass, *timeout* when the run is stopped (counted
-as killed: the suite noticed), *uncovered* when no test executes its lines. Hypothesis runs derandomized and
-without its example database, so a run is reproducible. numpy's BLAS runs on one thread per job, and the
-whole tool runs at `nice` 10 (`--no-nice` to keep the priority).
+How it runs. The project (pyproject.toml, bpnotes/, tests/, nbs/) is copied into a scratch folder per job. One
+pytest run of the unmutated copy, traced, records which lines of the package every test executes and how long
+each test takes. Then, for each mutant, the mutated file is written into a job's copy and a child process
+(forked from this one, with pytest, numpy, hypothesis, sympy already imported) runs `pytest -x` on exactly the
+tests that execute the mutated lines, fastest first, with a timeout of `--timeout-factor` times their baseline
+time plus 20 s. The test that killed the previous mutant of the same function (or module) runs first. The
+mutant is *killed* when a test fails (or the mutated module fails to import), *survived* when they all pass,
+*timeout* when the run is stopped (counted as killed: the suite noticed), *uncovered* when no test executes
+its lines. Hypothesis runs derandomized and without its example database, so a run is reproducible. numpy's
+BLAS runs on one thread per job, and the whole tool runs at `nice` 10 (`--no-nice` to keep the priority).
 
 Tests left out, since they catch any edit whatever it does or test something else: test_sync.py (the
 modules equal their notebooks), test_docs.py, test_package.py (the built wheel), and the notebooks'
@@ -429,6 +429,7 @@ class Runner:
         self.originals = [{} for _ in range(jobs)]        # per job: module → its unmutated text
         self.seconds, self.lines, self.timeout_factor = seconds, lines, timeout_factor
         self.free, self.running = list(range(jobs)), {}   # running: pid → (mutant, job, start, limit, tests)
+        self.killers = {}                                 # (module, function) → the test that killed the last
 
     def write(self, k, module, text=None):
         "Write a module into job k's copy: the mutant's text, or the original back when text is None"
@@ -442,6 +443,8 @@ class Runner:
         if m.get("by_file"):                      # its test ids changed: run the files that hold them
             tests = list(dict.fromkeys(t.split("::")[0] for t in tests))
         if not tests: return False
+        for killer in (self.killers.get(m["module"]), self.killers.get((m["module"], m["function"]))):
+            if killer in tests: tests.remove(killer); tests.insert(0, killer)   # likely to kill this one too
         k = self.free.pop()
         self.write(k, m["module"], m["source"])
         limit = self.timeout_factor * sum(self.seconds.get(t, 1.0) for t in tests) + 20
@@ -470,7 +473,9 @@ class Runner:
                 m["by_file"] = True               # the mutant renamed parametrized tests: run their files
                 out.append((m, False)); continue
             m["status"] = {0: "survived", 1: "killed", 2: "killed"}.get(code, f"error {code}")
-            if code in (1, 2): m["killed_by"] = failing_test(text)
+            if code in (1, 2):
+                m["killed_by"] = self.killers[m["module"]] = failing_test(text)
+                self.killers[m["module"], m["function"]] = m["killed_by"]
             if code not in (0, 1, 2): m["log"] = text[-2000:]
             out.append((m, True))
         return out
