@@ -7,11 +7,14 @@ Docs: https://bpnotes.github.io/bpnotes/mlp.html.md"""
 # %% ../nbs/04_mlp.ipynb #9c19c8f7
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
 import os
+import types
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 
@@ -21,13 +24,13 @@ from .single_value import ACTIVATIONS, Activation, get_activation, sigmoid
 from .vector import dense
 
 # %% auto #0
-__all__ = ['init_params', 'MLP']
+__all__ = ['init_params', 'check_seed', 'MLP']
 
 # %% ../nbs/04_mlp.ipynb #3287fa0a
 def init_params(
     sizes:list,
     activation:str|Activation='tanh',
-    seed:int=0,
+    seed:int|None|np.random.Generator=0,
     dtype:type=np.float64,
 )->list:
     """One (W, b) per layer: W ~ N(0, γ²/fan_in), γ = √2 for ReLU and 1 otherwise; b = 0
@@ -38,8 +41,9 @@ def init_params(
         layer widths, input first
     activation : str | Activation
         hidden activation: sets the gain γ
-    seed : int
-        seed of the random generator
+    seed : int | None | np.random.Generator
+        int >= 0 (same weights), None
+        (fresh ones) or a Generator
     dtype : type
         dtype of the arrays, np.float32 or np.float64
 
@@ -48,7 +52,7 @@ def init_params(
     list
         [(W_1, b_1), …, (W_D, b_D)]
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     relu = get_activation(activation) is ACTIVATIONS['relu']
     gain = np.sqrt(2.0) if relu else 1.0
     return [((rng.standard_normal((fan_in, fan_out)) * (gain / np.sqrt(fan_in))).astype(dtype),
@@ -97,6 +101,31 @@ def _check_y(y, B, n, loss, dtype):
         raise ValueError("binary_cross_entropy needs targets between 0 and 1, "
                          f"got values from {y.min():g} to {y.max():g}")
     return y.astype(dtype, copy=False)
+
+def check_seed(
+    seed:int|None|np.random.Generator,
+    name:str='seed',
+)->int|None|np.random.Generator:
+    """seed as bpnotes takes it, unchanged, or an error that names it
+
+    A seed is an int >= 0 (the same numbers on every run), None (fresh numbers
+    each time, from the operating system) or a numpy Generator (drawn from, so
+    its state moves on). A bool, a negative or fractional number, a string or a
+    list is refused.
+
+    Parameters
+    ----------
+    seed : int | None | np.random.Generator
+        the seed to check
+    name : str
+        its name in the error message
+    """
+    if seed is None or isinstance(seed, np.random.Generator): return seed
+    wanted = f"{name} must be an int >= 0, None or a numpy Generator"
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{wanted}, got {seed!r} ({type(seed).__name__})")
+    if seed < 0: raise ValueError(f"{wanted}, got {seed}")
+    return int(seed)
 
 def _builtin(x, table):
     "The built-in Activation or Loss equal to x (same name and functions), else x itself"
@@ -165,7 +194,7 @@ def _times_slope(activation, T):
             np.subtract(one, T, out=T)
             np.multiply(D, T, out=D)
         return times
-    if activation is _RELU:                      # φ' = 1[A > 0] = sign(A), as A ≥ 0
+    if activation is _RELU:                      # φ' = [A > 0] = sign(A), as A ≥ 0
         def times(D, A):
             np.sign(A, out=T)
             np.multiply(D, T, out=D)
@@ -208,6 +237,18 @@ def _loss_and_delta(loss, B, n, dtype):
         return unchecked(loss.fn)(O, y)
     return general
 
+class _for_cross_entropy:
+    "A method only networks with a cross-entropy loss have, as scikit-learn's available_if"
+    def __init__(self, method): self.method, self.__doc__ = method, method.__doc__
+
+    def __get__(self, net, owner=None):
+        if net is None: return self.method           # MLP.predict_proba: the function, for help
+        if net._loss is not _SCE and net._loss is not _BCE:
+            raise AttributeError(f"{self.method.__name__} needs a cross-entropy loss; this "
+                                 f"network's loss is {net._loss.name!r}, whose outputs are "
+                                 "values, not probabilities: use predict")
+        return types.MethodType(self.method, net)
+
 class _Workspace:
     "Everything loss_and_grads needs for a batch of B rows, made once: arrays, and each layer's work"
     def __init__(self, net, B):
@@ -239,7 +280,7 @@ class _Params(_Views):
                "(net.params = [(W, b), ...]) or change the arrays in place (W[...] = ...)")
 
 def _layer_views(flat, sizes):
-    "One (fan_in + 1, fan_out) view per layer into the vector flat: θ = (W; b), end to end"
+    "One (fan_in + 1, fan_out) view per layer into the vector flat: W̃_ℓ = (W_ℓ; b_ℓ), end to end"
     views, start = [], 0
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         views.append(flat[start:start + (fan_in + 1) * fan_out].reshape(fan_in + 1, fan_out))
@@ -272,8 +313,11 @@ class MLP:
       logits Z_D
 
     Train with loss_and_grads and step, or with bpnotes.fit; ask with net(X), predict,
-    predict_proba and score; keep with save and MLP.load, snapshot, pickle or copy.deepcopy.
-    net.params are live views of the parameters, which every step changes; snapshot() copies them.
+    predict_proba (cross-entropies only) and score; keep with save and MLP.load, snapshot,
+    pickle, copy.copy or copy.deepcopy (each copy is a whole, independent network: its own
+    parameters, velocity and meta). net.params are live views of the parameters, which every
+    step changes; snapshot() copies them. Inputs and targets of any real dtype are converted to
+    the network's dtype: float64 data given to a float32 network is rounded to float32.
     """
     _CHUNK_BYTES = 1 << 20      # step's scratch: 1 MiB, cache-sized (see the performance page)
 
@@ -283,7 +327,7 @@ class MLP:
         activation:str|Activation='tanh',
         output_activation:str|Activation='identity',
         loss:str|Loss='mse',
-        seed:int=0,
+        seed:int|None|np.random.Generator=0,
         dtype:type=np.float64,
     ):
         """A network with weights drawn as init_params says and zero biases
@@ -301,8 +345,9 @@ class MLP:
         loss : str | Loss
             'mse', 'softmax_cross_entropy',
             'binary_cross_entropy', or a Loss
-        seed : int
-            seed of the initial weights (see init_params)
+        seed : int | None | np.random.Generator
+            int >= 0, None or a Generator
+            (see init_params)
         dtype : type
             np.float32 or np.float64, kept end to end
         """
@@ -310,7 +355,7 @@ class MLP:
         self.params = init_params(self._sizes, self._activation, seed, self._dtype)
 
     def _build(self, sizes, activation, output_activation, loss, dtype):
-        "Everything but the parameters' values: the settings, checked, and the vector θ with its views"
+        "Everything but the parameters' values: the settings, checked, and the vector Θ with its views"
         self._sizes, self._dtype = _check_sizes(sizes), _check_dtype(dtype)
         self._activation = _builtin(get_activation(activation), ACTIVATIONS)
         self._output_activation = _builtin(get_activation(output_activation), ACTIVATIONS)
@@ -318,7 +363,7 @@ class MLP:
         size = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(self._sizes, self._sizes[1:]))
         self._flat = np.zeros(size, self._dtype)
         self._theta = _layer_views(self._flat, self._sizes)       # every parameter, in one vector
-        self._buffers, self._velocity, self.meta = {}, None, {}
+        self._buffers, self._velocity, self._meta = {}, None, {}
         self._scratch = np.empty(min(size, self._CHUNK_BYTES // self._dtype.itemsize), self._dtype)
 
     # ---- what the network is: sizes and dtype are fixed; φ, ψ and the loss can be changed ----
@@ -378,6 +423,18 @@ class MLP:
             raise ValueError(f"params must be {len(self._theta)} (W, b) pairs of shapes {expected}")
         for theta, (W, b) in zip(self._theta, pairs): theta[:-1], theta[-1] = W, b
 
+    @property
+    def meta(self)->dict:
+        "Notes of your own, saved with the network: a dict of JSON values with str keys"
+        return self._meta
+
+    @meta.setter
+    def meta(self, new):
+        if not isinstance(new, dict):
+            raise TypeError(f"net.meta must be a dict (of JSON values, with str keys), "
+                            f"got {type(new).__name__}")
+        self._meta = new
+
     def snapshot(self)->list:
         """A copy of the parameters, (W, b) per layer, that no step changes
 
@@ -397,7 +454,9 @@ class MLP:
                 + (f"output_activation={psi!r}, " if psi != 'identity' else '')
                 + f"loss={self._loss.name!r}, dtype={self._dtype.name})")
 
-    # ---- copies: pickle and copy.deepcopy rebuild the vector θ and its views ----
+    # ---- copies: pickle, copy.copy and copy.deepcopy rebuild the vector Θ and its views ----
+    def __copy__(self): return copy.deepcopy(self)   # a shallow copy would share meta
+
     def __getstate__(self):
         named = lambda x, table: x.name if table.get(x.name) is x else x
         return dict(sizes=self._sizes, dtype=self._dtype.name, meta=self.meta,
@@ -499,6 +558,7 @@ class MLP:
         if self._loss is _BCE: return (out > 0).astype(np.intp)
         return out
 
+    @_for_cross_entropy
     def predict_proba(
         self,
         X:np.ndarray,
@@ -506,8 +566,9 @@ class MLP:
         """Probabilities, shape (B, n), for the cross-entropies, as scikit-learn's predict_proba
 
         softmax_cross_entropy: softmax of each row of logits, the probability of each class;
-        binary_cross_entropy: σ of each logit, the probability that that output is 1. Other losses
-        predict values, not probabilities: an AttributeError, as scikit-learn's regressors give.
+        binary_cross_entropy: σ of each logit, the probability that that output is 1. A network
+        with another loss predicts values, not probabilities, and has no predict_proba:
+        hasattr(net, 'predict_proba') is False, as for scikit-learn's regressors.
 
         Parameters
         ----------
@@ -515,9 +576,7 @@ class MLP:
             inputs, shape (B, sizes[0])
         """
         if self._loss is _SCE: return unchecked(softmax)(self.forward(X))
-        if self._loss is _BCE: return sigmoid(self.forward(X))
-        raise AttributeError(f"predict_proba needs a cross-entropy loss; this network's loss is "
-                             f"{self._loss.name!r}, whose outputs are values: use predict")
+        return sigmoid(self.forward(X))
 
     def score(
         self,
@@ -528,8 +587,9 @@ class MLP:
 
         softmax_cross_entropy: the fraction of rows whose label is predicted; binary_cross_entropy:
         the fraction of rows whose every output is predicted (targets read as 1 where > 0.5);
-        mse or a Loss of your own: R² = 1 − Σ(y − o)²/Σ(y − ȳ)² for each output, averaged over
-        the outputs (1 for a perfect fit, 0 for predicting the mean; nan for a single row).
+        mse or a Loss of your own: for each output k, R²_k = 1 − Σ_s (Y_sk − O_sk)² / Σ_s (Y_sk − Ȳ_k)²,
+        averaged over the outputs (1 for a perfect fit, 0 for predicting the mean Ȳ_k; nan for a
+        single row).
 
         Parameters
         ----------
@@ -609,7 +669,11 @@ class MLP:
         """
         with np.errstate(over='ignore', invalid='ignore'):   # overflow is reported once, in words
             X, y = self._batch(X, y)
-            if type(out) is _Grads and out.fits(self): grads = out
+            if type(out) is _Grads and out.fits(self):
+                if not out.flat.flags.writeable:
+                    raise ValueError("out is read-only, but loss_and_grads writes the gradients "
+                                     "into it: make it writeable, or pass out=None")
+                grads = out
             elif out is None: grads = _Grads(np.empty_like(self._flat), self._sizes)
             else: raise ValueError("out must be the gradients returned by an earlier loss_and_grads "
                                    f"of a network of sizes {self._sizes} and dtype {self._dtype}")
@@ -679,10 +743,10 @@ class MLP:
             checked = _check_grads(self, grads)
             gg = sum(np.vdot(g, g) for g in checked)
             pairs = list(zip((p for layer in self.params for p in layer), checked))
-        if not lr * math.sqrt(gg) < _HUGE:       # a step that might overflow θ: checked first
+        if not lr * math.sqrt(gg) < _HUGE:       # a step that might overflow Θ: checked first
             return self._step_with(grads, lr, 0.0, 0.0)
         scratch, alpha = self._scratch, np.asarray(lr, self._dtype)
-        for theta, g in pairs:                   # θ -= α g, a cache-sized slab at a time
+        for theta, g in pairs:                   # Θ -= α g, a cache-sized slab at a time
             theta, g = theta.reshape(-1), g.reshape(-1)
             if theta.size == scratch.size:       # all of it in one slab
                 np.subtract(theta, np.multiply(g, alpha, out=scratch), out=theta)
@@ -693,10 +757,10 @@ class MLP:
                 np.subtract(theta[start:end], slab, out=theta[start:end])
 
     def _step_with(self, grads, lr, momentum, weight_decay):
-        "step with weight decay or momentum: g ← g + λW, v ← βv + g, θ ← θ − αv, on one vector"
+        "step with weight decay or momentum: g ← g + λW, v ← βv + g, Θ ← Θ − αv, on one vector"
         beta = _check_coefficient(momentum, 'momentum', below_one=True)
         lam = _check_coefficient(weight_decay, 'weight_decay')
-        g = _flat_grads(self, grads)                          # a new vector, laid out as θ
+        g = _flat_grads(self, grads)                          # a new vector, laid out as Θ
         with np.errstate(over='ignore', invalid='ignore'):    # an overflow is reported in words
             if lam:
                 for theta, g_l in zip(self._theta, _layer_views(g, self._sizes)):
@@ -717,19 +781,23 @@ class MLP:
     # ---- keep: a file of arrays and names, never code ----
     def save(
         self,
-        path:str|os.PathLike,
+        path:str|os.PathLike|BinaryIO,
     ):
         """Write the network to an .npz file: sizes, activations, loss, dtype, parameters, meta
 
         The file holds arrays and text only, so MLP.load never runs or unpickles code; the
         parameters come back bit for bit. An Activation or Loss of your own is saved by its name
-        (MLP.load then needs it back); one named like a built-in is refused. net.meta, a dict of
-        JSON values (str, numbers, lists, dicts), is saved too; step's velocity is not.
+        (MLP.load then needs it back); one named like a built-in is refused. net.meta is saved
+        too, and must come back equal: str keys, and values that are str, finite numbers, bool,
+        None, lists or such dicts (a tuple or an int key would come back changed, so it is
+        refused). step's velocity is not saved.
 
         Parameters
         ----------
-        path : str | os.PathLike
-            the file to write, by exactly this name
+        path : str | os.PathLike | BinaryIO
+            the file to write, by exactly this
+            name; or a file object open for
+            writing bytes
         """
         from bpnotes import __version__
         header = dict(format=_FORMAT, version=_VERSION, saved_by=f'bpnotes {__version__}',
@@ -742,14 +810,19 @@ class MLP:
         except (TypeError, ValueError) as e:
             raise TypeError(f"net.meta must hold JSON values (str, finite numbers, lists, dicts, "
                             f"None) to be saved: {e}") from None
+        back = json.loads(text)['meta']
+        if back != self.meta:
+            raise TypeError(f"net.meta would not come back as it is: MLP.load would give {back!r} "
+                            f"for {self.meta!r}; use str keys and lists")
         arrays = {f'{name}_{l}': a for l, (W, b) in enumerate(self.params, 1)
                   for name, a in (('W', W), ('b', b))}
+        if hasattr(path, 'write'): return np.savez(path, header=np.array(text), **arrays)
         with open(path, 'wb') as f: np.savez(f, header=np.array(text), **arrays)
 
     @classmethod
     def load(
         cls,
-        path:str|os.PathLike,
+        path:str|os.PathLike|BinaryIO,
         custom:list|None=None,
     )->MLP:
         """The network that save wrote to path, as it was: parameters bit for bit, meta included
@@ -759,8 +832,10 @@ class MLP:
 
         Parameters
         ----------
-        path : str | os.PathLike
-            a file written by MLP.save
+        path : str | os.PathLike | BinaryIO
+            a file MLP.save wrote; or a file
+            object, open for reading bytes
+            where save's bytes start
         custom : list | None
             your own Activation and Loss objects,
             for a file that names them
@@ -768,7 +843,7 @@ class MLP:
         try: header, arrays = _read(path)
         except (KeyError, TypeError, ValueError, OSError) as e:
             if isinstance(e, FileNotFoundError): raise
-            raise ValueError(f"{os.fspath(path)!r} is not a network written by MLP.save: "
+            raise ValueError(f"{_named(path)} is not a network written by MLP.save: "
                              f"{e}") from None
         custom = list(custom or [])
         net = cls.__new__(cls)
@@ -778,27 +853,38 @@ class MLP:
                    _loaded(header['loss'], LOSSES, Loss, custom, path), header['dtype'])
         pairs = [(arrays.get(f'W_{l}'), arrays.get(f'b_{l}')) for l in range(1, len(net._theta) + 1)]
         if any(a is None or a.dtype != net._dtype for pair in pairs for a in pair):
-            raise ValueError(f"{os.fspath(path)!r} lacks parameters of the network it describes, or "
+            raise ValueError(f"{_named(path)} lacks parameters of the network it describes, or "
                              f"holds them in another dtype than {net._dtype}")
         net.params, net.meta = pairs, header['meta']
         return net
 
-_HUGE = 1e100   # steps of α‖g‖ below this cannot overflow θ in float64 (it would take 1e208 of them)
+_HUGE = 1e100   # steps of α‖g‖ below this cannot overflow Θ in float64 (it would take 1e208 of them)
 _FORMAT, _VERSION = 'bpnotes.MLP', 1      # what save writes into the header of its files
+
+def _named(path):
+    "A file's name for a message: the path, or what a file object is"
+    if hasattr(path, 'read') and not isinstance(path, (str, bytes, os.PathLike)):
+        return f"the {type(path).__name__} given"
+    return repr(os.fspath(path))
 
 def _read(path):
     "The header (a dict) and the arrays of a file written by MLP.save, without unpickling anything"
-    with open(path, 'rb') as file:
-        if not zipfile.is_zipfile(file): raise ValueError("it is not an .npz archive")
-        file.seek(0)
-        with np.load(file, allow_pickle=False) as data:
-            header = json.loads(str(data['header'][()]))
-            if not isinstance(header, dict) or header.get('format') != _FORMAT:
-                raise ValueError("its header is not a bpnotes header")
-            if header['version'] > _VERSION:
-                raise ValueError(f"it was saved by {header['saved_by']}, in a newer format: "
-                                 "upgrade bpnotes to load it")
-            return header, {name: data[name] for name in data.files if name != 'header'}
+    if hasattr(path, 'read'): return _read_from(path)
+    with open(path, 'rb') as file: return _read_from(file)
+
+def _read_from(file):
+    "_read from an open file, from where it stands"
+    start = file.tell()
+    if not zipfile.is_zipfile(file): raise ValueError("it is not an .npz archive")
+    file.seek(start)
+    with np.load(file, allow_pickle=False) as data:
+        header = json.loads(str(data['header'][()]))
+        if not isinstance(header, dict) or header.get('format') != _FORMAT:
+            raise ValueError("its header is not a bpnotes header")
+        if header['version'] > _VERSION:
+            raise ValueError(f"it was saved by {header['saved_by']}, in a newer format: "
+                             "upgrade bpnotes to load it")
+        return header, {name: data[name] for name in data.files if name != 'header'}
 
 def _saved_name(x, table, what):
     "The name save writes for an Activation or Loss; one of your own may not take a built-in's"
@@ -813,7 +899,7 @@ def _loaded(name, table, kind, custom, path):
     if name in table: return table[name]
     for x in custom:
         if isinstance(x, kind) and x.name == name: return x
-    raise ValueError(f"{os.fspath(path)!r} uses the {kind.__name__} {name!r}, which is not built "
+    raise ValueError(f"{_named(path)} uses the {kind.__name__} {name!r}, which is not built "
                      "in; bpnotes never loads code from a file, so pass yours: "
                      f"MLP.load(path, custom=[your_{kind.__name__.lower()}])")
 
@@ -828,7 +914,7 @@ def _r2(O, Y):
     return float(r2.mean())
 
 def _flat_grads(net, grads):
-    "grads as a new checked vector laid out as θ, or an error before any parameter changes"
+    "grads as a new checked vector laid out as Θ, or an error before any parameter changes"
     if type(grads) is _Grads and grads.fits(net):
         if not all_finite(grads.flat):
             raise ValueError("grads contain NaN or infinite values; no parameter was changed")

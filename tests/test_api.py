@@ -599,3 +599,54 @@ def test_a_step_that_would_overflow_the_parameters_is_refused_changing_nothing(k
             net.step(g, 1.7e308, **kwargs)
     assert_unchanged(net, snapshot)
     assert (velocity is None and net._velocity is None) or np.array_equal(velocity, net._velocity)
+
+
+# ---- seeds, a read-only out, predict_proba only where it means something (review R3: B4, S5) ----
+
+@pytest.mark.parametrize("seed, exc", [(-1, ValueError), (1.5, TypeError), ("3", TypeError), (True, TypeError),
+                                       ([1, 2], TypeError), (np.float64(2.0), TypeError)])
+@pytest.mark.parametrize("make", [lambda seed: MLP([3, 4, 2], seed=seed),
+                                  lambda seed: init_params([3, 4, 2], seed=seed)], ids=["MLP", "init_params"])
+def test_a_bad_seed_is_refused_by_name(make, seed, exc):
+    "R3 B4: seed=-1 gave numpy's 'expected non-negative integer', seed=1.5 'SeedSequence expects int'"
+    with pytest.raises(exc, match=r"seed must be an int >= 0, None or a numpy Generator, got"):
+        make(seed)
+
+
+def test_the_seeds_help_documents_are_taken():
+    "An int >= 0 repeats the weights; None gives fresh ones; a Generator is drawn from (its state moves on)"
+    same = [as_vector(MLP([3, 4, 2], seed=s).params) for s in (7, np.int64(7), 7)]
+    assert all(np.array_equal(same[0], v) for v in same)
+    assert not np.array_equal(as_vector(MLP([3, 4, 2], seed=None).params), as_vector(MLP([3, 4, 2], seed=None).params))
+    gen = np.random.default_rng(7)
+    first, second = MLP([3, 4, 2], seed=gen), MLP([3, 4, 2], seed=gen)
+    assert np.array_equal(as_vector(first.params), same[0])
+    assert not np.array_equal(as_vector(second.params), same[0])
+    assert "int | None | np.random.Generator" in MLP.__init__.__doc__
+
+
+def test_a_read_only_out_is_named_and_changes_nothing(rng):
+    "R3 B4: loss_and_grads(out=read-only gradients) gave numpy's 'output array is read-only'"
+    net = MLP([3, 4, 2], seed=0)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    _, grads = net.loss_and_grads(X, y)
+    kept = grads.flat.copy()
+    grads.flat.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only, but loss_and_grads writes the gradients into it"):
+        net.loss_and_grads(2 * X, y, out=grads)
+    assert np.array_equal(grads.flat, kept)
+
+
+@pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy", "binary_cross_entropy"])
+def test_predict_proba_exists_only_for_the_cross_entropies(loss, rng):
+    "R3 S5: hasattr(mse_net, 'predict_proba') was True; scikit-learn's regressors have none"
+    net = MLP([3, 4, 2], loss=loss, seed=0)
+    X = rng.normal(size=(5, 3))
+    if loss == "mse":
+        assert not hasattr(net, "predict_proba")
+        with pytest.raises(AttributeError, match="needs a cross-entropy loss; this network's loss is 'mse'"):
+            net.predict_proba(X)
+        net.loss = "binary_cross_entropy"                     # it appears with the loss
+    P = net.predict_proba(X)
+    assert P.shape == (5, 2) and ((0 < P) & (P < 1)).all()
+    assert "X : np.ndarray" in MLP.predict_proba.__doc__     # help(MLP.predict_proba) still shows it

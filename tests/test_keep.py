@@ -26,8 +26,8 @@ def train(net, X, y, steps=5, lr=0.1):
 
 # ---- copies ----
 
-@pytest.mark.parametrize("make_copy", [copy.deepcopy, lambda net: pickle.loads(pickle.dumps(net))],
-                         ids=["deepcopy", "pickle"])
+@pytest.mark.parametrize("make_copy", [copy.deepcopy, lambda net: pickle.loads(pickle.dumps(net)), copy.copy],
+                         ids=["deepcopy", "pickle", "copy"])
 @pytest.mark.parametrize("psi, loss", PAIRS)
 def test_a_copy_is_an_independent_working_network(make_copy, psi, loss):
     "Issue 19, bugs 1 and 2: a deepcopy's views came apart from its vector (steps changed nothing, a softmax"
@@ -51,7 +51,7 @@ def test_a_copy_keeps_dtype_meta_velocity_and_builtins():
     X, y = np.ones((2, 3)), np.array([0, 1])
     _, grads = net.loss_and_grads(X, y)
     net.step(grads, 0.1, momentum=0.9)
-    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net)), copy.copy(net)):
         assert twin.dtype == np.float32 and twin.meta == {"note": "kept"} and twin.meta is not net.meta
         assert twin.activation is ACTIVATIONS["relu"] and twin.loss is LOSSES["softmax_cross_entropy"]
         a, b = copy.deepcopy(net), twin                                     # the velocity carries over
@@ -281,3 +281,66 @@ def test_a_loaded_network_trains_on():
     train(net, X, y)
     train(back, X, y)
     assert np.array_equal(flat(back), flat(net))
+
+
+# ---- meta comes back as it was; file objects (review R3: S7) ----
+
+@pytest.mark.parametrize("meta, words", [
+    ({1: "x"}, r"would not come back as it is: MLP.load would give \{'1': 'x'\}"),
+    ({"shape": (3, 4)}, r"would give \{'shape': \[3, 4\]\}"),
+    ({"nested": {True: 1}}, "would not come back as it is"),
+])
+def test_meta_that_json_would_change_is_refused_at_save(tmp_path, meta, words):
+    "R3 S7: net.meta = {1: 'x'} came back {'1': 'x'}, silently"
+    net = MLP([3, 2])
+    net.meta = meta
+    with pytest.raises(TypeError, match=words):
+        net.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("meta", ["a note", ["a", "list"], None, 3])
+def test_meta_must_be_a_dict(meta):
+    "R3 S7: net.meta = 'str' was accepted though the docs say dict"
+    net = MLP([3, 2])
+    with pytest.raises(TypeError, match=f"net.meta must be a dict .*got {type(meta).__name__}"):
+        net.meta = meta
+    assert net.meta == {}
+
+
+def test_meta_of_every_json_kind_comes_back_equal(tmp_path):
+    net = MLP([3, 2])
+    net.meta = {"s": "x", "i": 3, "f": 0.5, "b": True, "n": None, "l": [1, [2.5, "y"]], "d": {"k": {"j": []}}}
+    net.save(tmp_path / "m.npz")
+    assert MLP.load(tmp_path / "m.npz").meta == net.meta
+
+
+def test_save_and_load_take_file_objects(tmp_path):
+    "R3 S7: save(io.BytesIO()) was refused (np.savez and joblib take file objects)"
+    import io
+    net = MLP([3, 5, 2], loss="softmax_cross_entropy", seed=4)
+    net.meta = {"note": "in memory"}
+    buffer = io.BytesIO()
+    net.save(buffer)
+    buffer.seek(0)
+    back = MLP.load(buffer)
+    assert np.array_equal(flat(back), flat(net)) and back.meta == net.meta and repr(back) == repr(net)
+    with open(tmp_path / "m.npz", "wb") as f:                        # an open file, closed by its owner
+        f.write(b"not ours first")
+        start = f.tell()
+        net.save(f)
+        assert not f.closed
+    with open(tmp_path / "m.npz", "rb") as f:
+        f.seek(start)                                                   # read from where save's bytes start
+        assert np.array_equal(flat(MLP.load(f)), flat(net))
+    with pytest.raises(ValueError, match="the BytesIO given is not a network written by MLP.save"):
+        MLP.load(io.BytesIO(b"hello"))
+
+
+def test_copy_copy_is_a_whole_copy():
+    "R3 S8: copy.copy gives a network of its own (its meta too), as help(MLP) says"
+    net = MLP([3, 4, 2], seed=0)
+    net.meta = {"runs": [1]}
+    twin = copy.copy(net)
+    twin.meta["runs"].append(2)
+    assert net.meta == {"runs": [1]} and "copy.copy" in MLP.__doc__
