@@ -1,4 +1,4 @@
-"""The derivations end where a reader wants to go: networks that learn. Data sets, a training loop that uses nothing but loss_and_grads and step, and the pictures that show it working, failing and diverging.
+"""The derivations end where a reader wants to go: networks that learn. Data sets, a training loop that trains with nothing but loss_and_grads and step, and the pictures that show it working, failing and diverging.
 
 Docs: https://bpnotes.github.io/bpnotes/training.html.md"""
 
@@ -8,25 +8,27 @@ Docs: https://bpnotes.github.io/bpnotes/training.html.md"""
 from __future__ import annotations
 
 import math
+import numbers
 import shutil
 import sys
+import warnings
 from typing import Callable
 
 import numpy as np
 
 from .checks import check_lr, check_positive_int, redirect
 from .loss import LOSSES
-from .mlp import MLP
+from .mlp import MLP, check_seed
 
 # %% auto #0
-__all__ = ['spiral', 'xor', 'digits', 'train_test_split', 'standardize', 'predict', 'accuracy', 'evaluate', 'fit', 'plot_history']
+__all__ = ['spiral', 'xor', 'digits', 'train_test_split', 'standardize', 'evaluate', 'fit', 'plot_history']
 
 # %% ../nbs/10_training.ipynb #24e10586
 def spiral(
     n_per_class:int=100,
     classes:int=3,
     noise:float=0.2,
-    seed:int=0,
+    seed:int|None|np.random.Generator=0,
 )->tuple:
     """(X, y): interleaved spiral arms in the plane, X of shape (n_per_class · classes, 2)
 
@@ -38,15 +40,15 @@ def spiral(
         number of arms, one class each
     noise : float
         standard deviation of the angular noise
-    seed : int
-        random seed
+    seed : int | None | np.random.Generator
+        random seed (see check_seed)
 
     Returns
     -------
     tuple
         X, shape (n_per_class · classes, 2), and integer labels y
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
     y = np.repeat(np.arange(classes), n_per_class)
     t = (y * 4.0 + np.tile(np.linspace(0.0, 4.0, n_per_class), classes)
@@ -56,7 +58,7 @@ def spiral(
 def xor(
     n:int=200,
     noise:float=0.3,
-    seed:int=0,
+    seed:int|None|np.random.Generator=0,
 )->tuple:
     """(X, y): points around the corners (±1, ±1), labelled 1 where exactly one is positive
 
@@ -66,15 +68,15 @@ def xor(
         number of points
     noise : float
         standard deviation of the noise around each corner
-    seed : int
-        random seed
+    seed : int | None | np.random.Generator
+        random seed (see check_seed)
 
     Returns
     -------
     tuple
         X, shape (n, 2), and labels y in {0, 1}
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     corners = rng.choice([-1.0, 1.0], size=(n, 2))
     X = corners + rng.normal(size=(n, 2)) * noise
     return X, (corners[:, 0] != corners[:, 1]).astype(np.intp)
@@ -101,7 +103,7 @@ def train_test_split(
     X:np.ndarray,
     y:np.ndarray,
     test_fraction:float=0.2,
-    seed:int=0,
+    seed:int|None|np.random.Generator=0,
 )->tuple:
     """(X_train, X_test, y_train, y_test) after a seeded shuffle
 
@@ -113,14 +115,14 @@ def train_test_split(
         their targets, as many rows
     test_fraction : float
         share of the rows held out for testing
-    seed : int
-        random seed of the shuffle
+    seed : int | None | np.random.Generator
+        the shuffle's seed (check_seed)
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
-    order = np.random.default_rng(seed).permutation(len(X))
+    order = np.random.default_rng(check_seed(seed)).permutation(len(X))
     n_test = max(1, round(test_fraction * len(X)))
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]
@@ -148,48 +150,6 @@ def standardize(
     return scaled if others else scaled[0]
 
 # %% ../nbs/10_training.ipynb #709b8aa6
-def predict(
-    net:MLP,
-    X:np.ndarray,
-)->np.ndarray:
-    """Class labels from any network's outputs: the largest of each row, or > 0.5 for one output
-
-    For one output the threshold is 0.5 on an output (mse on 0/1 targets) and 0 on a logit. A
-    network's own answer, by its loss, is net.predict(X).
-
-    Parameters
-    ----------
-    net : MLP
-        a trained network
-    X : np.ndarray
-        inputs, shape (B, sizes[0])
-    """
-    out = net.forward(X)
-    if out.shape[1] > 1: return out.argmax(axis=1)
-    threshold = 0.0 if net.loss.logits else 0.5
-    return (out[:, 0] > threshold).astype(np.intp)
-
-def accuracy(
-    net:MLP,
-    X:np.ndarray,
-    y:np.ndarray,
-)->float:
-    """Fraction of rows whose class, as predict gives it, is the true one
-
-    Parameters
-    ----------
-    net : MLP
-        a trained network
-    X : np.ndarray
-        inputs, shape (B, sizes[0])
-    y : np.ndarray
-        class labels (B,), or one-hot or 0/1 targets (B, n)
-    """
-    y = np.asarray(y)
-    if y.ndim == 1: labels = y
-    else: labels = y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5).astype(np.intp)
-    return float(np.mean(predict(net, X) == labels))
-
 def evaluate(
     net:MLP,
     X:np.ndarray,
@@ -197,6 +157,9 @@ def evaluate(
     metric:Callable | None=None,
 )->tuple:
     """(loss, metric) of net on the whole of (X, y)
+
+    A metric must return a real number (a NaN is kept as it is, as R² gives
+    for a single row); anything else is a TypeError that names the metric.
 
     Parameters
     ----------
@@ -210,8 +173,14 @@ def evaluate(
         metric(net, X, y) -> float;
         None for net.score (accuracy, or R² for mse)
     """
-    score = (lambda net, X, y: net.score(X, y)) if metric is None else metric
-    return net.loss_of(X, y), float(score(net, X, y))
+    if metric is None: return net.loss_of(X, y), net.score(X, y)
+    value = metric(net, X, y)
+    if isinstance(value, np.ndarray) and value.ndim == 0: value = value[()]
+    if not isinstance(value, numbers.Real):
+        name = getattr(metric, '__name__', type(metric).__name__)
+        raise TypeError(f"metric {name} returned {value!r} ({type(value).__name__}); "
+                        "a metric must return a number")
+    return net.loss_of(X, y), float(value)
 
 # %% ../nbs/10_training.ipynb #1b5b4dd6
 def _metric(net, metric):
@@ -223,8 +192,10 @@ def _metric(net, metric):
         raise TypeError(f"metric must be a function metric(net, X, y) -> float, or None; "
                         f"got {type(metric).__name__}")
     name = getattr(metric, '__name__', '')
-    reserved = name in ('loss', 'metric', 'diverged_at', 'stopped_at') or name.startswith('val_')
+    reserved = name in _KEYS or name.startswith('val_')
     return (name if name.isidentifier() and not reserved else 'score'), metric
+
+_KEYS = ('loss', 'metric', 'diverged_at', 'stopped_at', 'restored_epoch')   # fit's own
 
 def _show(name, value):
     "A metric as the progress shows it: accuracy in %, others to four digits"
@@ -232,9 +203,10 @@ def _show(name, value):
 
 def _progress(epochs, stream, name):
     "on_epoch for fit: a tqdm bar in Jupyter or on a terminal, else a plain line per epoch"
-    from tqdm.auto import tqdm
-    notebook = 'ipykernel' in sys.modules
-    interactive = stream.isatty() or notebook
+    notebook = type(stream).__module__.startswith('ipykernel')   # the kernel's own stderr
+    if notebook: from tqdm.auto import tqdm     # a widget
+    else: from tqdm import tqdm                 # text, into stream itself (never a widget)
+    interactive = notebook or stream.isatty()
     width = None if notebook else shutil.get_terminal_size().columns   # tqdm cuts what is wider
     bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive, ncols=width,
                bar_format='{n_fmt}/{total_fmt} |{bar:8}| {desc} [{elapsed}<{remaining}]')
@@ -248,7 +220,8 @@ def _progress(epochs, stream, name):
             bar.update(1)
         else:
             line = '  '.join(filter(None, [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", train, held_out]))
-            print(line, file=stream, flush=True)
+            stream.write(line + '\n')    # one write: an interruption cannot split the line
+            stream.flush()
     return on_epoch, bar.close
 
 # %% ../nbs/10_training.ipynb #3a5c64c9
@@ -262,7 +235,7 @@ def fit(
     batch_size:int,
     momentum:float=0.0,
     weight_decay:float=0.0,
-    seed:int=0,
+    seed:int|None|np.random.Generator=0,
     X_val:np.ndarray | None=None,
     y_val:np.ndarray | None=None,
     metric:Callable | None=None,
@@ -279,14 +252,20 @@ def fit(
     - 'loss', 'val_loss': the loss after each epoch (val_: on X_val, y_val)
     - the metric's name and 'val_' + that name: the metric after each epoch;
       the name is 'accuracy' for the cross-entropies, 'r2' for mse (and for a
-      Loss of your own), or your metric's name
+      Loss of your own), or your metric function's __name__; 'score' for a
+      metric without a usable one (a lambda, a functools.partial) or whose
+      name is taken (one of these keys, or starting with 'val_')
     - 'metric': that name
-    - 'diverged_at': the epoch in which the parameters overflowed, or None
+    - 'diverged_at': the epoch in which the arithmetic overflowed (the
+      parameters, the loss or the gradients reached inf or NaN), or None
     - 'stopped_at': the epoch after which on_epoch returned True, or None
-    - 'restored_epoch': after a divergence, the epoch whose parameters restore
+    - 'restored_epoch': after an overflow, the epoch whose parameters restore
       put back (0: the starting ones), else None
 
-    Training stops at a divergence or when on_epoch returns True.
+    Training stops at an overflow or when on_epoch returns True. A loss that
+    grows without overflowing is not an overflow: stop it with on_epoch,
+    which can also snapshot the parameters of the lowest held-out loss and
+    put them back after fit (a recipe is on the training page).
 
     Parameters
     ----------
@@ -306,21 +285,22 @@ def fit(
         β of MLP.step, in [0, 1); v starts at 0
     weight_decay : float
         λ of MLP.step, ≥ 0; weights only
-    seed : int
-        seed of the shuffles: same seed, same history
+    seed : int | None | np.random.Generator
+        shuffles' seed: int >= 0 (same
+        history), None or a Generator
     X_val : np.ndarray | None
         held-out inputs, evaluated after every epoch
     y_val : np.ndarray | None
         their targets
     metric : Callable | None
-        metric(net, X, y) -> float to record;
-        None for net.score (accuracy, or R² for mse)
+        metric(net, X, y) -> a number (NaN
+        kept) to record; None for net.score
     on_epoch : Callable | None
         on_epoch(epoch, history) after every epoch;
         returning True stops training
     restore : bool
-        on divergence, put back the parameters with the
-        lowest training loss: the start's, or an epoch's
+        on an overflow, put back the parameters
+        of the lowest training loss seen
     progress : bool
         show progress on stderr: a tqdm bar, or lines
 
@@ -331,6 +311,7 @@ def fit(
     """
     epochs = check_positive_int(epochs, 'epochs')
     batch_size, lr = check_positive_int(batch_size, 'batch_size'), check_lr(lr)
+    seed = check_seed(seed)
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
     X, y = net.check_batch(X, y)
@@ -418,4 +399,31 @@ def plot_history(
     return axs
 
 # %% ../nbs/10_training.ipynb #2db5aa00
-__getattr__ = redirect(__name__, {'draw_weights_and_grads': 'bpnotes.plotting'})
+def _labels_by_threshold(net, X):
+    "What bpnotes.train.predict gave: a row's largest output, or > 0.5 (> 0 for a logit) for one output"
+    out = net.forward(X)
+    if out.shape[1] > 1: return out.argmax(axis=1)
+    return (out[:, 0] > (0.0 if net.loss.logits else 0.5)).astype(np.intp)
+
+def _accuracy_by_threshold(net, X, y):
+    "What bpnotes.train.accuracy gave: the share of rows whose _labels_by_threshold are y's classes"
+    y = np.asarray(y)
+    if y.ndim == 1: labels = y
+    else: labels = y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5).astype(np.intp)
+    return float(np.mean(_labels_by_threshold(net, X) == labels))
+
+_RETIRED = {   # name: (what it still gives, for now; what to use)
+    'predict': (_labels_by_threshold, "net.predict(X), whose answer follows the loss (for an mse "
+                "network trained on one-hot targets, net(X).argmax(axis=1))"),
+    'accuracy': (_accuracy_by_threshold, "net.score(X, y): the accuracy for the cross-entropies, "
+                 "R² for mse"),
+}
+_moved = redirect(__name__, {'draw_weights_and_grads': 'bpnotes.plotting'})
+
+def __getattr__(name):
+    "Moved names, from their new module; predict and accuracy, retired, with a DeprecationWarning"
+    if name not in _RETIRED: return _moved(name)
+    fn, instead = _RETIRED[name]
+    warnings.warn(f"bpnotes.train.{name} is deprecated: it reads any network's outputs as class "
+                  f"labels, whatever its loss; use {instead}", DeprecationWarning, stacklevel=2)
+    return fn

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bpnotes.mlp import MLP
-from bpnotes.train import accuracy, digits, evaluate, fit, predict, spiral, standardize, train_test_split, xor
+from bpnotes.train import digits, evaluate, fit, spiral, standardize, train_test_split, xor
 
 
 def test_data_shapes_and_labels():
@@ -51,7 +51,7 @@ def test_fit_lowers_the_loss_and_records_every_epoch():
     history = fit(net, X, y, epochs=40, lr=0.5, batch_size=32, seed=0, X_val=X[:50], y_val=y[:50])
     assert len(history["loss"]) == len(history["accuracy"]) == len(history["val_loss"]) == 40
     assert history["loss"][-1] < 0.5 * history["loss"][0] and history["diverged_at"] is None
-    assert history["accuracy"][-1] == pytest.approx(accuracy(net, X, y))
+    assert history["accuracy"][-1] == net.score(X, y)
     assert history["loss"][-1] == pytest.approx(evaluate(net, X, y)[0])
 
 
@@ -81,12 +81,21 @@ def test_divergence_is_recorded_without_warnings_or_nans():
     assert history["diverged_at"] is not None and np.isfinite(history["loss"]).all()
 
 
-def test_predict_and_accuracy_for_single_output_networks():
+def test_the_retired_predict_and_accuracy_still_answer_as_before_with_a_warning():
+    "R3 S6: bpnotes.train.predict thresholded an mse network into labels, unlike net.predict: retired"
+    import bpnotes.train as train
+    with pytest.warns(DeprecationWarning, match=r"bpnotes.train.predict is deprecated: .* use net.predict\(X\)"):
+        predict = train.predict
+    with pytest.warns(DeprecationWarning, match=r"bpnotes.train.accuracy is deprecated: .* use net.score\(X, y\)"):
+        from bpnotes.train import accuracy
     net = MLP([2, 1], activation="identity", loss="mse", seed=0)
     net.params[0][0][:] = [[1.0], [0.0]]
     X = np.array([[1.0, 0.0], [0.0, 5.0], [2.0, 1.0]])
     np.testing.assert_array_equal(predict(net, X), [1, 0, 1])
     assert accuracy(net, X, np.array([[1.0], [0.0], [0.0]])) == pytest.approx(2 / 3)
+    assert "predict" not in train.__all__ and "accuracy" not in train.__all__
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        train.no_such_name
 
 
 @pytest.mark.parametrize("kwargs, words", [
@@ -155,7 +164,7 @@ def test_binary_cross_entropy_network_learns_xor_and_predicts_from_logits():
     X, y = xor(n=200, seed=0)
     net = MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
     fit(net, X, y[:, None].astype(float), epochs=100, lr=0.5, batch_size=16)
-    assert accuracy(net, X, y) > 0.9
+    assert net.score(X, y[:, None]) > 0.9
 
 
 # ---- issue 19: the metric that fits the loss, a metric of one's own, early stop, restore, momentum ----
@@ -182,7 +191,7 @@ def test_fit_reports_accuracy_for_both_cross_entropies():
     for loss, targets in [("softmax_cross_entropy", y), ("binary_cross_entropy", y[:, None].astype(float))]:
         net = MLP([2, 4, targets.shape[1] if targets.ndim == 2 else 2], loss=loss, seed=0)
         history = fit(net, X, targets, epochs=2, lr=0.3, batch_size=16)
-        assert history["metric"] == "accuracy" and history["accuracy"][-1] == accuracy(net, X, y)
+        assert history["metric"] == "accuracy" and history["accuracy"][-1] == net.score(X, targets)
 
 
 def test_fit_records_a_metric_of_ones_own_under_its_name():
@@ -334,3 +343,89 @@ def test_a_learning_rate_near_the_float_limit_is_a_divergence_not_a_crash():
     history = fit(net, X, y, epochs=5, lr=1e307, batch_size=8)
     assert history["diverged_at"] == 1 and history["restored_epoch"] == 0
     assert all(np.array_equal(a, b) for pa, pb in zip(net.params, start) for a, b in zip(pa, pb))
+
+
+# ---- review R3 (B4, B5, S4) and R1 (7): seeds, metrics, progress lines ----
+
+@pytest.mark.parametrize("call", [
+    lambda seed: fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), *xor(n=16), epochs=1, lr=0.1, batch_size=8,
+                     seed=seed),
+    lambda seed: spiral(seed=seed), lambda seed: xor(seed=seed),
+    lambda seed: train_test_split(np.zeros((10, 2)), np.zeros(10), seed=seed),
+], ids=["fit", "spiral", "xor", "train_test_split"])
+@pytest.mark.parametrize("seed, exc", [(-1, ValueError), (1.5, TypeError), (False, TypeError)])
+def test_a_bad_seed_is_refused_by_name(call, seed, exc):
+    "R3 B4: fit(seed=-1) gave numpy's 'expected non-negative integer'"
+    with pytest.raises(exc, match="seed must be an int >= 0, None or a numpy Generator"):
+        call(seed)
+
+
+def test_fit_takes_the_seeds_its_help_lists():
+    import inspect
+    X, y = xor(n=32, seed=0)
+    run = lambda seed: fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=2, lr=0.1, batch_size=8,
+                           seed=seed)["loss"]
+    assert run(np.random.default_rng(5)) == run(5) == run(np.int64(5))
+    assert len(run(None)) == 2
+    assert "seed : int | None | np.random.Generator" in inspect.getdoc(fit)
+
+
+@pytest.mark.parametrize("value", ["abc", None, [0.5], np.array([0.5, 0.5]), 1j])
+def test_a_metric_that_returns_no_number_is_named(value):
+    "R3 S4: a metric returning 'abc' gave float()'s raw ValueError"
+    X, y = regression(20)
+    def sharpness(net, X, y): return value
+    with pytest.raises(TypeError, match=r"metric sharpness returned .*; a metric must return a number"):
+        fit(MLP([1, 3, 1]), X, y, epochs=1, lr=0.1, batch_size=10, metric=sharpness)
+
+
+def test_a_metric_may_return_nan_and_numpy_numbers():
+    "R3 S4: NaN is recorded as it is (R² of one row is nan), as help(fit) says"
+    import inspect
+    X, y = regression(20)
+    values = iter([np.float32(0.25), np.array(0.5), float("nan")])
+    def drift(net, X, y): return next(values)
+    history = fit(MLP([1, 3, 1]), X, y, epochs=3, lr=0.1, batch_size=10, metric=drift)
+    assert history["drift"][:2] == [0.25, 0.5] and np.isnan(history["drift"][2])
+    assert "NaN" in inspect.getdoc(fit)
+
+
+@pytest.mark.parametrize("name", ["restored_epoch", "diverged_at", "val_r2", "loss"])
+def test_a_metric_named_like_a_key_of_the_history_is_recorded_as_score(name):
+    "R3 S4: a metric called restored_epoch overwrote the history's own key"
+    X, y = regression(20)
+    def metric(net, X, y): return 0.5
+    metric.__name__ = name
+    history = fit(MLP([1, 3, 1]), X, y, epochs=2, lr=0.1, batch_size=10, metric=metric)
+    assert history["metric"] == "score" and history["score"] == [0.5, 0.5]
+    assert history["restored_epoch"] is None and history["diverged_at"] is None and len(history["loss"]) == 2
+
+
+def test_each_progress_line_is_written_in_one_call(monkeypatch):
+    "R3 B5: print wrote the text and its newline apart, so a Ctrl-C between them glued the summary to it"
+    import io
+    import bpnotes.train as train
+    writes = []
+    class Log(io.StringIO):
+        def write(self, text):
+            writes.append(text)
+            return super().write(text)
+    monkeypatch.setattr(train.sys, "stderr", Log())
+    X, y = xor(n=32, seed=0)
+    fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=3, lr=0.1, batch_size=8, progress=True)
+    assert len(writes) == 3 and all(w.startswith("epoch ") and w.endswith("\n") and w.count("\n") == 1
+                                    for w in writes)
+
+
+def test_a_redirected_stream_gets_lines_even_inside_a_notebook_kernel(monkeypatch):
+    "R1 7: with ipykernel loaded, a stream redirected away from the kernel got a tqdm widget (or a bar)"
+    import io
+    import types
+    import bpnotes.train as train
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))   # as inside a kernel
+    stream = io.StringIO()                                                          # as redirect_stderr gives
+    monkeypatch.setattr(train.sys, "stderr", stream)
+    X, y = xor(n=32, seed=0)
+    fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=3, lr=0.1, batch_size=8, progress=True)
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and len(lines) == 3 and lines[-1].startswith("epoch 3/3")
