@@ -1,4 +1,4 @@
-"""What each of MLP's economies saves, and where its step spends the rest of its time.
+"""What each of MLP's economies changes, and where its step spends the rest of its time.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/ablations.py          # a few minutes
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/ablations.py --quick  # 5 rounds instead of 15
@@ -9,7 +9,8 @@
    the same gradients (checked before timing). The last rung is the MLP itself, with every check it makes;
    its difference from the rung before is what the checks and the per-step bookkeeping cost.
 2. tanh: np.tanh against tanh through one exponential, by array size (MLP's thresholds).
-3. slabs: the update θ ← θ − α g of the large network a slab at a time, by slab size (MLP's slab).
+3. slabs: the update Θ ← Θ − α g of all the large network's parameters Θ, a slab at a time, by slab size
+   (MLP's slab).
 4. profile: where the MLP's step spends its time, section by section (matrix products, activations, ...),
    from timers around each section of a step that makes the MLP's own calls in the MLP's order.
 
@@ -37,9 +38,9 @@ def _tanh(Z): np.tanh(Z, out=Z)
 def ladder_step(params, X, y, sum_by_gemv=False, one_vector=False, exp_tanh=False):
     """One training step (mean squared error, tanh hidden layers) written into arrays made once, with the
     economies asked for; returns (step, grads) like bench.py's implementations"""
-    dtype, B, L = X.dtype, len(X), len(params)
+    dtype, B, depth = X.dtype, len(X), len(params)
     widths = [W.shape[1] for W, _ in params]
-    if one_vector:                                         # θ = (W; b) per layer, all in one vector
+    if one_vector:                                         # W̃_ℓ = (W_ℓ; b_ℓ) per layer, all in one vector Θ
         sizes = [params[0][0].shape[0]] + widths
         flat = np.empty(sum((i + 1) * o for i, o in zip(sizes, sizes[1:])), dtype)
         gflat = np.empty_like(flat)
@@ -65,14 +66,14 @@ def ladder_step(params, X, y, sum_by_gemv=False, one_vector=False, exp_tanh=Fals
     def loss_and_grads():
         with np.errstate(over='ignore', invalid='ignore'):
             inp = X
-            for l in range(L):
+            for l in range(depth):
                 np.matmul(inp, Ws[l], out=A[l])
                 np.add(A[l], bs[l], out=A[l])
-                if l < L - 1: acts[l](A[l])
+                if l < depth - 1: acts[l](A[l])
                 inp = A[l]
             np.subtract(A[-1], y, out=D[-1])
             np.multiply(D[-1], 2 / D[-1].size, out=D[-1])
-            for l in reversed(range(L)):
+            for l in reversed(range(depth)):
                 np.matmul((A[l - 1] if l else X).T, D[l], out=dWs[l])
                 if sum_by_gemv: np.matmul(ones, D[l], out=dbs[l])
                 else: np.sum(D[l], axis=0, out=dbs[l])
@@ -170,9 +171,9 @@ def tanh_crossover(rounds):
 
 
 def slab_sizes(rounds):
-    "Part 3: the update θ ← θ − α g of the large network, for several scratch (slab) sizes"
+    "Part 3: the update Θ ← Θ − α g of the large network, for several scratch (slab) sizes"
     n = sum((i + 1) * o for i, o in zip(bench.CONFIGS['large'][0], bench.CONFIGS['large'][0][1:]))
-    print(f"\n3. The update θ ← θ − α g, large network ({n:,} parameters), µs:")
+    print(f"\n3. The update Θ ← Θ − α g, large network ({n:,} parameters), µs:")
     print(f"  {'slab':>9} {'float32':>9} {'float64':>9}")
     rows = {}
     for dtype in ('float32', 'float64'):
@@ -186,7 +187,7 @@ def slab_sizes(rounds):
                     e = min(n, a + s.size)
                     np.subtract(theta[a:e], np.multiply(g[a:e], 1e-9, out=s[:e - a]), out=theta[a:e])
             rows.setdefault(label, []).append(per_call_us(update, block_s=0.05, rounds=rounds))
-        rows.setdefault('θ -= α*g', []).append(per_call_us(lambda: theta.__isub__(1e-9 * g), block_s=0.05,
+        rows.setdefault('Θ -= α*g', []).append(per_call_us(lambda: theta.__isub__(1e-9 * g), block_s=0.05,
                                                            rounds=rounds))
     for label, (t32, t64) in rows.items():
         print(f"  {label:>9} {t32:9.0f} {t64:9.0f}")

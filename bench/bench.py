@@ -185,7 +185,7 @@ def gemm_flops(config):
     "Floating-point operations of the matrix products of one step (no input gradient: X needs none)"
     sizes, B = CONFIGS[config]
     pairs = list(zip(sizes[:-1], sizes[1:]))
-    return 2 * B * (3 * sum(a * b for a, b in pairs) - pairs[0][0] * pairs[0][1])
+    return 2 * B * (3 * sum(fan_in * fan_out for fan_in, fan_out in pairs) - pairs[0][0] * pairs[0][1])
 
 
 def agreement(impls, config, dtype, loss):
