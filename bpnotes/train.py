@@ -420,10 +420,12 @@ _RETIRED = {   # name: (what it still gives, for now; what to use)
 }
 _moved = redirect(__name__, {'draw_weights_and_grads': 'bpnotes.plotting'})
 
-def __getattr__(name):
+def _moved_or_retired(name):
     "Moved names, from their new module; predict and accuracy, retired, with a DeprecationWarning"
     if name not in _RETIRED: return _moved(name)
     fn, instead = _RETIRED[name]
     warnings.warn(f"bpnotes.train.{name} is deprecated: it reads any network's outputs as class "
                   f"labels, whatever its loss; use {instead}", DeprecationWarning, stacklevel=2)
     return fn
+
+__getattr__ = _moved_or_retired     # the module's attribute hook (PEP 562)
