@@ -468,7 +468,7 @@ class MLP:
         self._build(state['sizes'], state['activation'], state['output_activation'],
                     state['loss'], state['dtype'])
         self._flat[...] = state['flat']
-        self._velocity, self.meta = state['velocity'], state['meta']
+        self._velocity, self._meta = state['velocity'], state['meta']   # as it was kept
 
     # ---- the forward pass, and what it answers ----
     def check_batch(
@@ -855,7 +855,7 @@ class MLP:
         if any(a is None or a.dtype != net._dtype for pair in pairs for a in pair):
             raise ValueError(f"{_named(path)} lacks parameters of the network it describes, or "
                              f"holds them in another dtype than {net._dtype}")
-        net.params, net.meta = pairs, header['meta']
+        net.params, net._meta = pairs, header['meta']   # as saved (older files: any JSON)
         return net
 
 _HUGE = 1e100   # steps of α‖g‖ below this cannot overflow Θ in float64 (it would take 1e208 of them)

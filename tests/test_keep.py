@@ -344,3 +344,15 @@ def test_copy_copy_is_a_whole_copy():
     twin = copy.copy(net)
     twin.meta["runs"].append(2)
     assert net.meta == {"runs": [1]} and "copy.copy" in MLP.__doc__
+
+
+def test_a_file_whose_meta_is_not_a_dict_still_loads(tmp_path):
+    "Files written before net.meta had to be a dict (meta = 'a note' was accepted) load as they were saved"
+    import json
+    MLP([3, 2]).save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as f:
+        arrays = dict(f)
+    header = json.loads(str(arrays["header"][()]))
+    arrays["header"] = np.array(json.dumps({**header, "meta": "a note"}))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert MLP.load(tmp_path / "old.npz").meta == "a note"
