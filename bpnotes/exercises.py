@@ -26,12 +26,13 @@ from .single_value import get_activation, output_value
 from .vector import dense, output_delta, output_layer_grads
 
 # %% auto #0
-__all__ = ['REFERENCE_RTOL', 'EXERCISE_SLIPS', 'VOCABULARY', 'INPUT_SLIPS', 'EXERCISES', 'Case', 'grade_cases', 'Exercise',
-           'ExerciseReport', 'grade_d_output_d_hidden', 'grade_dL_db_h', 'grade_dL_dW_h', 'input_grad_with_slip',
-           'grade_dL_dX', 'grade_answers']
+__all__ = ['REFERENCE_RTOL', 'SLIP_MADE', 'EXERCISE_SLIPS', 'VOCABULARY', 'INPUT_SLIPS', 'EXERCISES', 'Case', 'grade_cases',
+           'Exercise', 'ExerciseReport', 'grade_d_output_d_hidden', 'grade_dL_db_h', 'grade_dL_dW_h',
+           'input_grad_with_slip', 'grade_dL_dX', 'grade_answers']
 
 # %% ../nbs/09d_exercises.ipynb #e9000005
 REFERENCE_RTOL = 1e-10   # a passed answer agrees with the reference this well
+SLIP_MADE = "exactly the right formula's numbers with this slip made"
 
 class Case(NamedTuple):
     "One set of arguments an answer is graded on"
@@ -89,9 +90,8 @@ def _diagnosis(check, mine, case):
     if generic is not None: generic.vocabulary = VOCABULARY
     if not names: return generic
     failed = tuple(p.name for p in check.params if not p.ok)
-    finding = Finding(names, failed, "your numbers are exactly the right "
-                      "formula's with this slip made", "every entry agrees "
-                      "with that version to rounding (1e3 machine epsilon)")
+    finding = Finding(names, failed, SLIP_MADE, "every entry agrees with "
+                      "that version to rounding (1e3 machine epsilon)")
     more = generic.findings if generic is not None else []
     return Diagnosis([finding, *more], [], None, VOCABULARY)
 
@@ -128,6 +128,8 @@ class ExerciseReport(NamedTuple):
                 f"({_to(self.check.max_rel_error)}) and with the reference "
                 f"formula ({_to(self.reference_error)}), for {self.case}"])
         if self.verdict == 'not implemented':
+            line = head + f"not implemented yet ({self.problem})"
+            if len(line) <= 78: return line
             return _text(head + 'not implemented yet', [self.problem])
         body = [self.problem] if self.problem else _numbers(self)
         body += _diagnosis_lines(self.diagnosis, self.check)
@@ -169,10 +171,13 @@ def _diagnosis_lines(diagnosis, check):
         return ["diagnosis: no simple pattern, and no slip gives your numbers"]
     lines = []
     for finding in diagnosis.findings:
+        names = ' / '.join(finding.names)
         meaning = ' '.join(VOCABULARY[n].meaning for n in finding.names)
-        lines.append(f"diagnosis [{' / '.join(finding.names)}]: "
-                     f"{finding.sentence}. {meaning}")
-        if 'slip made' in finding.sentence: break    # the slip says it all
+        if finding.sentence == SLIP_MADE:            # the slip says it all
+            return [f"diagnosis: {names}, which gives exactly your numbers. "
+                    f"{meaning}"]
+        where = f" in {', '.join(finding.params)}" if len(check.params) > 1 else ''
+        lines.append(f"diagnosis: {names}{where}: {finding.sentence}. {meaning}")
     if diagnosis.unexplained:
         lines.append(f"no simple pattern in {', '.join(diagnosis.unexplained)}")
     return lines
@@ -211,16 +216,14 @@ def _attempt(exercise, fn, case):
         return report('failed', f"{ex.name} returned {e}; it must return "
                       f"{ex.asks}")
     except NotImplementedError:
-        return report('not implemented', f"{ex.name} raises "
-                      "NotImplementedError: write your code in its place")
+        return report('not implemented', "it raises NotImplementedError")
     except Exception as e:
         message = (str(e).splitlines() or [''])[0][:300]
         return report('failed', f"{ex.name}{ex.signature} raised "
                       f"{type(e).__name__}{_where_raised(fn, e)}: {message}; "
                       f"it must return {ex.asks}")
     if _has_none(value):
-        return report('not implemented', f"{ex.name} returned None: write "
-                      "your code in place of the ...")
+        return report('not implemented', "it returned None")
     try:
         if isinstance(value, list):
             return [np.asarray(v, dtype=np.float64) for v in value], None
