@@ -171,20 +171,37 @@ def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
 
 
 def test_ctrl_c_ends_with_a_one_line_summary_and_the_plot_so_far(tmp_path):
-    "A real SIGINT to a real training run: one line on stderr after the progress, status 130, the plot saved"
+    """A real SIGINT to a real training run: one line on stderr after the progress, status 130, the plot saved.
+
+    A test run started as a background job of a non-interactive shell inherits SIGINT ignored, and so would the
+    child: Python then installs no KeyboardInterrupt handler and the run trains on to the end. So the child starts
+    with SIGINT restored to its default, as in a terminal; and if it does not stop, it is killed and the test fails."""
     import signal
-    import time
+    import threading
     plot = tmp_path / "so_far.png"
+    default_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if os.name == "posix" else None
     proc = subprocess.Popen([sys.executable, "-m", "bpnotes", "train", "--data", "spiral", "--epochs", "100000",
-                             "--plot", str(plot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    while len(lines) < 3:                                    # three epochs done, one line each
-        line = proc.stderr.readline()
-        assert line, "the run ended before it was interrupted"
-        lines.append(line)
-    proc.send_signal(signal.SIGINT)
-    err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130
+                             "--plot", str(plot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    watchdog = threading.Timer(120, proc.kill)               # never hang on readline: kill a run that stalls
+    watchdog.start()
+    try:
+        lines = []
+        while len(lines) < 3:                                # three epochs done, one line each
+            line = proc.stderr.readline()
+            assert line, "the run ended (or was killed after 120 s) before it was interrupted"
+            lines.append(line)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the run did not stop within 60 s of SIGINT: is SIGINT ignored in the child?")
+        assert proc.returncode == 130, err[-500:]
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     summary = err.strip().splitlines()[-1]
     assert re.fullmatch(r"interrupted during epoch \d+ of 100000; after epoch \d+: loss [\d.]+, "
                         r"test accuracy [\d.]+%; the curves so far are in .*so_far\.png", summary), summary
