@@ -130,7 +130,7 @@ class ExerciseReport(NamedTuple):
         if self.verdict == 'not implemented':
             line = head + f"not implemented yet ({self.problem})"
             if len(line) <= 78: return line
-            return _text(head + 'not implemented yet', [self.problem])
+            return _text(head + 'not implemented yet', [f"({self.problem})"])
         body = [self.problem] if self.problem else _numbers(self)
         body += _diagnosis_lines(self.diagnosis, self.check)
         body.append(f"see {SITE}{self.exercise.derivation}")
@@ -218,7 +218,7 @@ def _attempt(exercise, fn, case):
     except NotImplementedError:
         return report('not implemented', "it raises NotImplementedError")
     except Exception as e:
-        message = (str(e).splitlines() or [''])[0][:300]
+        message = (str(e).splitlines() or [''])[0][:300].strip()
         return report('failed', f"{ex.name}{ex.signature} raised "
                       f"{type(e).__name__}{_where_raised(fn, e)}: {message}; "
                       f"it must return {ex.asks}")
@@ -389,6 +389,10 @@ def input_grad_with_slip(
 )->np.ndarray:
     """∂L/∂X = δ_h W_iᵀ of the notes' network, or with one slip made in it
 
+    A slope is computed from the activation, as backpropagation does: ψ'(Z_o)
+    from O. A swapped slope is the other activation's formula applied to that
+    activation, or, when at holds 'z' too, the other's slope at Z itself.
+
     Parameters
     ----------
     X : np.ndarray
@@ -421,22 +425,24 @@ def input_grad_with_slip(
     """
     act = {'o': get_activation(psi), 'h': get_activation(phi)}
     made = lambda step, name: step in at and slip == name
-    H = act['h'](dense(X, W_i, b_i)); O = act['o'](dense(H, W_h, b_h))
+    Z_h = dense(X, W_i, b_i); H = act['h'](Z_h)
+    Z_o = dense(H, W_h, b_h); O = act['o'](Z_o)
     dL_dO = get_loss(loss, psi).grad(O, Y)
     if made('o', 'dropped dL/dO (erratum 1)'): dL_dO = np.ones_like(O)
     if made('o', 'sum instead of mean'): dL_dO = dL_dO * len(O)
     if made('o', 'softmax without one-hot'): dL_dO = softmax(O) / len(O)
-    def slope(step, A):             # ψ'(Z_o) or φ'(Z_h), from A = O or H
-        other = {'o': 'h', 'h': 'o'}[step]
-        s = act[other] if made(step, 'phi and psi swapped') else act[step]
+    def slope(step, Z, A):          # ψ'(Z_o) or φ'(Z_h), from A = O or H
         if made(step, "forgot phi'"): return np.ones_like(A)
-        if made(step, "phi'(a) for phi'(z)"): return s.derivative(A)
-        return s.grad_from_output(A)
+        if made(step, "phi'(a) for phi'(z)"): return act[step].derivative(A)
+        if made(step, 'phi and psi swapped'):
+            other = act[{'o': 'h', 'h': 'o'}[step]]
+            return other.derivative(Z) if 'z' in at else other.grad_from_output(A)
+        return act[step].grad_from_output(A)
     def back(delta, W, step):       # δ Wᵀ, or the weights left out
         if made(step, 'delta not through W^T'):
             return delta @ np.ones((W.shape[1], W.shape[0]))
         return delta @ W.T
-    delta_h = back(dL_dO * slope('o', O), W_h, 'h') * slope('h', H)
+    delta_h = back(dL_dO * slope('o', Z_o, O), W_h, 'h') * slope('h', Z_h, H)
     return back(delta_h, W_i, 'x')
 
 INPUT_SLIPS = [('dropped dL/dO (erratum 1)', ('o',)),
@@ -444,6 +450,8 @@ INPUT_SLIPS = [('dropped dL/dO (erratum 1)', ('o',)),
                ('softmax without one-hot', ('o',)), ("forgot phi'", ('h',))]
 INPUT_SLIPS += [(slip, at) for slip in ('phi and psi swapped',
                                         "phi'(a) for phi'(z)")
+                for at in (('o',), ('h',), ('o', 'h'))]
+INPUT_SLIPS += [('phi and psi swapped', at + ('z',))     # the slope taken at Z
                 for at in (('o',), ('h',), ('o', 'h'))]
 INPUT_SLIPS += [('delta not through W^T', at)
                 for at in (('h',), ('x',), ('h', 'x'))]
