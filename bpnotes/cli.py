@@ -37,7 +37,7 @@ def check(
     Parameters
     ----------
     seed : int | None
-        seed of the random inputs (default: a fresh one, printed)
+        seed of the inputs; None: a fresh one, printed
     """
     seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else seed
     start = time.perf_counter()

@@ -176,8 +176,10 @@ def _diagnosis_lines(diagnosis, check):
         if finding.sentence == SLIP_MADE:            # the slip says it all
             return [f"diagnosis: {names}, which gives exactly your numbers. "
                     f"{meaning}"]
-        where = f" in {', '.join(finding.params)}" if len(check.params) > 1 else ''
-        lines.append(f"diagnosis: {names}{where}: {finding.sentence}. {meaning}")
+        params = ''                                  # which, if several
+        if len(check.params) > 1: params = f" in {', '.join(finding.params)}"
+        lines.append(f"diagnosis: {names}{params}: {finding.sentence}. "
+                     f"{meaning}")
     if diagnosis.unexplained:
         lines.append(f"no simple pattern in {', '.join(diagnosis.unexplained)}")
     return lines
@@ -436,7 +438,8 @@ def input_grad_with_slip(
         if made(step, "phi'(a) for phi'(z)"): return act[step].derivative(A)
         if made(step, 'phi and psi swapped'):
             other = act[{'o': 'h', 'h': 'o'}[step]]
-            return other.derivative(Z) if 'z' in at else other.grad_from_output(A)
+            if 'z' in at: return other.derivative(Z)
+            return other.grad_from_output(A)
         return act[step].grad_from_output(A)
     def back(delta, W, step):       # δ Wᵀ, or the weights left out
         if made(step, 'delta not through W^T'):
