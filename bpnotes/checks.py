@@ -270,7 +270,7 @@ def _entry(p, annotation, meaning):
 def document(
     f:Callable,
     meanings:dict,
-    returns:tuple,
+    returns:tuple | None,
 )->Callable:
     """f with a NumPy-style Parameters and Returns section added to its docstring
 
@@ -288,9 +288,9 @@ def document(
     meanings : dict
         parameter name → (annotation, meaning);
         names f does not take are ignored
-    returns : tuple
-        (annotation, meaning) of what f returns;
-        the meaning is one short line
+    returns : tuple | None
+        (annotation, meaning) of what f returns,
+        the meaning one short line; None for __init__
 
     Returns
     -------
@@ -298,7 +298,7 @@ def document(
         f itself, completed in place
     """
     name = getattr(f, '__qualname__', repr(f))
-    summary = (inspect.getdoc(f) or '').split('\n\nParameters\n---', 1)[0]
+    summary = re.split(r'\n\n(?:Parameters|Returns)\n---', inspect.getdoc(f) or '')[0]
     if not summary:
         raise ValueError(f"{name} needs a docstring that says what it does")
     params = [p for p in inspect.signature(f).parameters.values()
@@ -308,7 +308,7 @@ def document(
     if missing:
         raise ValueError(f"{name}: no meaning given for {', '.join(missing)}")
     wanted = {p.name: meanings[p.name][0] for p in params}
-    wanted['return'] = returns[0]
+    if returns is not None: wanted['return'] = returns[0]
     for g in _chain(f):
         for key, annotation in wanted.items():
             given = g.__annotations__.get(key)
@@ -316,8 +316,10 @@ def document(
                 raise ValueError(f"{name}: {key} is annotated {_as_text(given)}, "
                                  f"but its meaning is given for {annotation}")
     entries = [_entry(p, *meanings[p.name]) for p in params]
-    text = (f"{summary}\n\nParameters\n----------\n" + '\n'.join(entries)
-            + f"\n\nReturns\n-------\n{returns[0]}\n    {returns[1]}")
+    text = summary
+    if entries: text += "\n\nParameters\n----------\n" + '\n'.join(entries)
+    if returns is not None:
+        text += f"\n\nReturns\n-------\n{returns[0]}\n    {returns[1]}"
     if inspect.getdoc(f) not in (summary, text):
         raise ValueError(f"{name} already lists its parameters in its docstring")
     for g in _chain(f):
