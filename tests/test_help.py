@@ -195,9 +195,14 @@ def test_the_checks_above_catch_a_badly_written_docstring():
 
 
 def test_help_on_the_package_says_what_it_is():
+    "help(bpnotes): what it is, a line for each name it exports, where the documentation is"
     import bpnotes
     doc = inspect.getdoc(bpnotes)
-    assert "backpropagation" in doc.lower() and all(name in doc for name in bpnotes.__all__)
+    assert "backpropagation" in doc.lower() and "https://bpnotes.github.io/bpnotes/" in doc
+    listed = listed_fields(doc)
+    assert set(listed) == set(bpnotes.__all__), f"help(bpnotes) lists {sorted(listed)}"
+    wrapped = re.findall(r"(?m)^- (\w+): .*\n[ \t]+\S", doc)
+    assert not wrapped, f"help(bpnotes): more than one line for {wrapped}"
 
 
 def test_help_on_mlp_lists_the_losses_with_their_targets():
