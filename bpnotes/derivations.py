@@ -235,7 +235,8 @@ def derivation_checks(
 
     Each group of rows draws from its own generator, made from the seed and the
     group's place, so that a row's draws do not depend on the rows before it.
-    Every pre-activation drawn keeps MARGIN from ReLU's kink at 0.
+    Every pre-activation drawn keeps MARGIN from ReLU's kink at 0. Print
+    format_checks(rows) for the table bpnotes check shows.
 
     Parameters
     ----------

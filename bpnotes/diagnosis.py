@@ -247,11 +247,13 @@ def check_backprop(
     Your function is called like bpnotes.layers.backprop and must return
     [(∂L/∂W_1, ∂L/∂b_1), …, (∂L/∂W_D, ∂L/∂b_D)]. Its gradients are checked
     against finite differences of the network's loss (check_grads, parameters
-    named W_1, b_1, …); when the check fails, every slip of SLIPS, made at
-    each layer and at all of them, is tried: report.diagnosis names those that
-    give your numbers exactly (to rounding), the page that shows the right
-    version, and the layer where the error starts (the highest wrong layer:
-    backprop starts at the output). Otherwise it is check_grads's diagnosis.
+    named W_1, b_1, …); when the check fails, every slip of the mistakes
+    gallery (bpnotes.diagnosis.SLIPS), made at each layer and at all of them,
+    is tried: report.diagnosis names those that give your numbers exactly (to
+    rounding), the page that shows the right version, and the layer where the
+    error starts (the highest wrong layer: backprop starts at the output).
+    Otherwise it is check_grads's diagnosis. Every name a diagnosis can give is
+    explained in bpnotes.diagnosis.DIAGNOSES; print the report to read it.
 
     Parameters
     ----------

@@ -632,13 +632,17 @@ def check_grads(
     entries could be judged); report.ok is True only when it passed;
     report.raise_if_failed() raises GradientCheckError otherwise; a failed
     report carries report.diagnosis, a simple pattern that explains the
-    numbers (or None).
+    numbers (or None). Print the report for a table: the worst entry of each
+    parameter, its relative error and its verdict. For example, with W a float
+    array, check_grads(lambda W: np.sum(np.tanh(W) ** 2), W,
+    2 * np.tanh(W) / np.cosh(W) ** 2).raise_if_failed() passes.
 
     Parameters
     ----------
     f : Callable
         the loss: f(**params) for a dict, f(*params) for a list,
-        f(params) for one array; returns a number (or one entry)
+        f(params) for one array; it returns a number
+        (or an array with one entry)
     params : dict | list | np.ndarray
         a dict name → array, a list of arrays,
         or one array; float32 or float64; each entry is nudged in place

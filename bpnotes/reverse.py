@@ -189,4 +189,4 @@ document(negative, _OPERANDS, ('Node | np.ndarray', "−x: a node when x is one"
 for _op in (add, multiply, matmul, sum_over, exp, log, softplus, activate):
     document(_op, _OPERANDS, _NODE)
 document(build_loss, _NETWORK, ('Node', "the loss: a mean, one number"))
-document(reverse_mode_grads, _NETWORK, ('tuple', "(L, [(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D])"))
+document(reverse_mode_grads, _NETWORK, ('tuple', "(L, [(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D])"));
