@@ -165,7 +165,7 @@ def numeric_grad(
     eps:float | None=None,
     order:int=6,
 )->np.ndarray:
-    """The whole gradient ∂f/∂x, a richardson_difference per entry, shaped like x
+    """The whole gradient ∂f/∂x: a richardson_difference per entry
 
     Parameters
     ----------
@@ -291,7 +291,7 @@ def two_layer_problem(
 
 # %% ../nbs/08_gradcheck.ipynb #c61fdee5
 class GradientCheckError(AssertionError):
-    "A gradient disagrees with finite differences (GradCheckReport.raise_if_failed raises it)"
+    "A gradient disagrees with finite differences (raised by raise_if_failed)"
 
 # %% ../nbs/08_gradcheck.ipynb #27f2a061
 MIN_JUDGED = 0.5   # a verdict needs at least this share of the entries tried
