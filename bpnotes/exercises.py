@@ -35,12 +35,19 @@ REFERENCE_RTOL = 1e-10   # a passed answer agrees with the reference this well
 SLIP_MADE = "exactly the right formula's numbers with this slip made"
 
 class Case(NamedTuple):
-    "One set of arguments an answer is graded on"
-    label: str         # how the report names it: 'ψ = tanh'
-    call: Callable     # call(fn): your function's answer on these arguments
-    check: Callable    # check(answer): check_grads against finite differences
-    right: object      # the reference answer
-    slips: list        # (slip name, the answer with that slip made) pairs
+    """One set of arguments an answer is graded on
+
+    - label: how the report names it: 'ψ = tanh'
+    - call: call(fn): your function's answer on these arguments
+    - check: check(answer): check_grads against finite differences
+    - right: the reference answer
+    - slips: (slip name, the answer with that slip made) pairs
+    """
+    label: str
+    call: Callable
+    check: Callable
+    right: object
+    slips: list
 
 def grade_cases(
     exercise:Exercise,   # the exercise graded
@@ -97,23 +104,40 @@ def _diagnosis(check, mine, case):
 
 # %% ../nbs/09d_exercises.ipynb #e9000009
 class Exercise(NamedTuple):
-    "An exercise to hand in: the function you write and how it is graded"
-    name: str         # the function's name: the grader finds it by this name
-    signature: str    # its arguments, as the grader passes them
-    asks: str         # what it returns
-    where: str        # the exercise: 'section 1, exercise 1'
-    derivation: str   # the formula the answer builds on: page#anchor
-    grade: Callable   # its grader: grade(fn) → ExerciseReport
+    """An exercise to hand in: the function you write and how it is graded
+
+    - name: the function's name: the grader finds it by this name
+    - signature: its arguments, as the grader passes them
+    - asks: what it returns
+    - where: the exercise: 'section 1, exercise 1'
+    - derivation: the formula the answer builds on: page#anchor
+    - grade: its grader: grade(fn) → ExerciseReport
+    """
+    name: str
+    signature: str
+    asks: str
+    where: str
+    derivation: str
+    grade: Callable
 
 class ExerciseReport(NamedTuple):
-    "The grade of one answer: its verdict, the case that failed, the diagnosis"
-    exercise: Exercise                 # the exercise graded
-    verdict: str                       # 'passed', 'failed', 'not implemented'
-    case: str = ''                     # the cases checked, or the failing one
-    check: GradCheckReport = None      # the finite differences' verdict there
-    reference_error: float = math.nan  # relative error against the reference
-    diagnosis: Diagnosis = None        # what a failure's numbers show, or None
-    problem: str = ''                  # what failed before any number did
+    """The grade of one answer: its verdict, the case that failed, the diagnosis
+
+    - exercise: the exercise graded
+    - verdict: 'passed', 'failed', 'not implemented'
+    - case: the cases checked, or the failing one
+    - check: the finite differences' verdict there
+    - reference_error: relative error against the reference
+    - diagnosis: what a failure's numbers show, or None
+    - problem: what failed before any number did
+    """
+    exercise: Exercise
+    verdict: str
+    case: str = ''
+    check: GradCheckReport = None
+    reference_error: float = math.nan
+    diagnosis: Diagnosis = None
+    problem: str = ''
 
     @property
     def ok(self)->bool:
