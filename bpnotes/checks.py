@@ -1,4 +1,4 @@
-"""How bpnotes checks what it is given: array arguments converted and validated by name, shapes declared with @shapes, labels, learning rates and counts; the reference for the errors you may meet.
+"""How bpnotes checks what it is given: array arguments converted and validated by name, shapes declared with @shapes, labels, learning rates and counts; the reference for the errors you may meet, and for how help() documents the code the pages show.
 
 Docs: https://bpnotes.github.io/bpnotes/checks.html.md"""
 
@@ -11,19 +11,39 @@ import functools
 import importlib
 import inspect
 import numbers
+import re
+import textwrap
 import warnings
+from typing import Callable
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['as_real_array', 'all_finite', 'shapes', 'unchecked', 'check_labels', 'check_lr', 'check_positive_int', 'redirect']
+__all__ = ['as_real_array', 'all_finite', 'shapes', 'unchecked', 'check_labels', 'check_lr', 'check_positive_int', 'redirect',
+           'document']
 
 # %% ../nbs/checks.ipynb #70eeaab4
 def as_real_array(
-    x,          # an array or array-like of real numbers
-    name:str,   # the argument's name, for the error message
+    x:object,
+    name:str,
 )->np.ndarray:
-    "x as a finite float32 or float64 array, or an error that names the argument"
+    """x as a finite float32 or float64 array, or an error that names the argument
+
+    Array-likes such as nested lists are converted; integers and booleans become
+    float64; float16, non-numbers, ragged rows, NaN and inf are refused.
+
+    Parameters
+    ----------
+    x : object
+        an array or array-like of real numbers
+    name : str
+        the argument's name, for the error message
+
+    Returns
+    -------
+    np.ndarray
+        x, as a float32 or float64 array
+    """
     try: arr = np.asarray(x)
     except ValueError:
         raise ValueError(f"{name} must be a rectangular array of numbers, "
@@ -37,9 +57,20 @@ def as_real_array(
     return arr
 
 def all_finite(
-    x:np.ndarray,   # a float array
+    x:np.ndarray,
 )->bool:
-    "True when x holds no inf or NaN; for a large array one BLAS dot product decides"
+    """True when x holds no inf or NaN; for a large array one BLAS dot product decides
+
+    Parameters
+    ----------
+    x : np.ndarray
+        a float array, of any shape
+
+    Returns
+    -------
+    bool
+        True when every entry is finite
+    """
     if x.size > 1 << 16:           # measured: faster than np.isfinite(x).all() from about here
         flat = x.reshape(-1)
         with np.errstate(over='ignore', invalid='ignore'):
@@ -59,9 +90,25 @@ def _fit_dims(fname, name, x, letters, sizes):
                              f"{letter} = {known}: dimension {letter} of {name} must be {known}")
 
 def shapes(
-    **declared,   # argument name → shape, a letter per dimension: H='B p'
-):
-    "Decorator: convert the named array arguments with as_real_array and check their shapes"
+    **declared:str,
+)->Callable:
+    """Decorator: convert the named array arguments with as_real_array and check their shapes
+
+    A shape is a letter per dimension, separated by spaces; a letter shared by
+    several arguments means an equal size: @shapes(H='B p', W_h='p n', b_h='n').
+    A mismatch is a ValueError that names the function, the argument and the
+    dimension. The function itself stays reachable as f.__wrapped__ (unchecked).
+
+    Parameters
+    ----------
+    declared : str
+        argument name → its shape, a letter per dimension
+
+    Returns
+    -------
+    Callable
+        the decorator: f ↦ f with its arguments checked first
+    """
     def decorate(f):
         signature = inspect.signature(f)
         @functools.wraps(f)
@@ -76,18 +123,44 @@ def shapes(
     return decorate
 
 def unchecked(
-    f,   # a function decorated with @shapes (or any function)
-):
-    "The arithmetic of a @shapes function without its checks, for callers that checked already"
+    f:Callable,
+)->Callable:
+    """The arithmetic of a @shapes function without its checks, for callers that checked already
+
+    Parameters
+    ----------
+    f : Callable
+        a function decorated with @shapes (or any function)
+
+    Returns
+    -------
+    Callable
+        the function @shapes wrapped, or f itself
+    """
     return getattr(f, '__wrapped__', f)
 
 # %% ../nbs/checks.ipynb #7ebd2a4e
 def check_labels(
-    y,            # class labels, shape (B,)
-    n:int,        # number of classes
-    B:int=None,   # the number of rows they must label, when known
+    y:object,
+    n:int,
+    B:int | None=None,
 )->np.ndarray:
-    "y as integer class labels in [0, n), B of them when B is given, or an error saying why not"
+    """y as integer class labels in [0, n), B of them when B is given, or an error saying why not
+
+    Parameters
+    ----------
+    y : object
+        class labels, shape (B,): integers in [0, n)
+    n : int
+        the number of classes
+    B : int | None
+        the number of rows they must label, when known
+
+    Returns
+    -------
+    np.ndarray
+        the labels as an array of np.intp
+    """
     y = np.asarray(y)
     if y.dtype.kind not in 'iu':
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
@@ -100,29 +173,66 @@ def check_labels(
     return y.astype(np.intp, copy=False)
 
 def check_lr(
-    lr,   # learning rate α
+    lr:float,
 )->float:
-    "lr as a float, or a ValueError unless it is a finite number > 0"
+    """lr as a float, or a ValueError unless it is a finite number > 0
+
+    Parameters
+    ----------
+    lr : float
+        the learning rate α of the update rule
+
+    Returns
+    -------
+    float
+        lr
+    """
     if (isinstance(lr, bool) or not isinstance(lr, numbers.Real)
             or not (np.isfinite(lr) and lr > 0)):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     return float(lr)
 
 def check_positive_int(
-    value,      # a count, such as epochs or batch_size
-    name:str,   # its name, for the error message
+    value:int,
+    name:str,
 )->int:
-    "value as an int, or a ValueError unless it is a whole number ≥ 1"
+    """value as an int, or a ValueError unless it is a whole number ≥ 1
+
+    Parameters
+    ----------
+    value : int
+        a count, such as epochs or batch_size
+    name : str
+        its name, for the error message
+
+    Returns
+    -------
+    int
+        value
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
 
 # %% ../nbs/checks.ipynb #e9c36b08
 def redirect(
-    module:str,   # the module that lost the names: its __name__
-    moved:dict,   # name → the module it lives in now
-):
-    "A module __getattr__ that finds moved names in their new module, with a DeprecationWarning"
+    module:str,
+    moved:dict,
+)->Callable:
+    """A module __getattr__ that finds moved names in their new module, with a DeprecationWarning
+
+    Parameters
+    ----------
+    module : str
+        the module that lost the names: its __name__
+    moved : dict
+        name → the module it lives in now
+
+    Returns
+    -------
+    Callable
+        the function to assign to the module's __getattr__
+    """
     def __getattr__(name):
         if name not in moved:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
@@ -130,3 +240,89 @@ def redirect(
                       DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module(moved[name]), name)
     return __getattr__
+
+# %% ../nbs/checks.ipynb #cc0doc02
+_CODE_WIDTH = 80   # the site's code column; show_doc puts each meaning in the signature
+
+def _chain(f):
+    "f and every function it wraps: @shapes keeps the arithmetic in __wrapped__"
+    chain = [f]
+    while hasattr(chain[-1], '__wrapped__'): chain.append(chain[-1].__wrapped__)
+    return chain
+
+def _as_text(annotation):
+    "An annotation as source text, as `from __future__ import annotations` keeps it"
+    if isinstance(annotation, str): return annotation
+    return inspect.formatannotation(annotation)
+
+def _entry(p, annotation, meaning):
+    "A Parameters entry, its meaning wrapped to fit show_doc's signature comment"
+    stars = {p.VAR_POSITIONAL: '*', p.VAR_KEYWORD: '**'}.get(p.kind, '')
+    default = '' if p.default is p.empty else '=' + getattr(
+        p.default, '__name__', repr(p.default))
+    first = len(f"    {stars}{p.name}:{annotation}{default}, # ")
+    rest = len("    # ")
+    lines = textwrap.wrap(meaning, _CODE_WIDTH - rest,
+                          initial_indent=' ' * max(first - rest, 0))
+    text = '\n    '.join([lines[0].strip(), *lines[1:]])
+    return f"{p.name} : {annotation}\n    {text}"
+
+def document(
+    f:Callable,
+    meanings:dict,
+    returns:tuple | None,
+)->Callable:
+    """f with a NumPy-style Parameters and Returns section added to its docstring
+
+    For a function whose source a page shows: the docstring there stays the
+    one line the page needs, and help(f) still lists every parameter with its
+    meaning. A parameter without an annotation gets the one given, as text (as
+    `from __future__ import annotations` keeps annotations), so that nbdev's
+    show_doc shows each meaning once, as a comment in the signature. Calling it
+    again with the same table changes nothing; a call that fails changes nothing.
+
+    Parameters
+    ----------
+    f : Callable
+        a function, a @shapes function or a method, with a docstring
+    meanings : dict
+        parameter name → (annotation, meaning);
+        names f does not take are ignored
+    returns : tuple | None
+        (annotation, meaning) of what f returns,
+        the meaning one short line; None for __init__
+
+    Returns
+    -------
+    Callable
+        f itself, completed in place
+    """
+    name = getattr(f, '__qualname__', repr(f))
+    summary = re.split(r'\n\n(?:Parameters|Returns)\n---', inspect.getdoc(f) or '')[0]
+    if not summary:
+        raise ValueError(f"{name} needs a docstring that says what it does")
+    params = [p for p in inspect.signature(f).parameters.values()
+              if p.name not in ('self', 'cls')]
+    missing = [p.name for p in params
+               if not str(meanings.get(p.name, ('', ''))[1]).strip()]
+    if missing:
+        raise ValueError(f"{name}: no meaning given for {', '.join(missing)}")
+    wanted = {p.name: meanings[p.name][0] for p in params}
+    if returns is not None: wanted['return'] = returns[0]
+    for g in _chain(f):
+        for key, annotation in wanted.items():
+            given = g.__annotations__.get(key)
+            if given is not None and _as_text(given) != annotation:
+                raise ValueError(f"{name}: {key} is annotated {_as_text(given)}, "
+                                 f"but its meaning is given for {annotation}")
+    entries = [_entry(p, *meanings[p.name]) for p in params]
+    text = summary
+    if entries: text += "\n\nParameters\n----------\n" + '\n'.join(entries)
+    if returns is not None:
+        text += f"\n\nReturns\n-------\n{returns[0]}\n    {returns[1]}"
+    if inspect.getdoc(f) not in (summary, text):
+        raise ValueError(f"{name} already lists its parameters in its docstring")
+    for g in _chain(f):
+        for key, annotation in wanted.items(): g.__annotations__.setdefault(key, annotation)
+        g.__doc__ = text
+    return f

@@ -1,4 +1,4 @@
-"""bpnotes check re-runs every derivation check of the package on fresh random numbers; bpnotes train trains a network on the spiral, XOR or the handwritten digits. Both work without a notebook.
+"""bpnotes check re-runs every derivation check of the package on fresh random numbers; bpnotes train trains a network on the spiral, XOR or the handwritten digits; bpnotes grade grades a file of answers to the section pages' exercises. All work without a notebook.
 
 Docs: https://bpnotes.github.io/bpnotes/cli.html.md"""
 
@@ -9,189 +9,36 @@ from __future__ import annotations
 
 import argparse
 import os
+import runpy
 import sys
 import time
-from typing import NamedTuple
 
 import numpy as np
 
-from .gradcheck import (as_vector, check_mlp, numeric_grad, rel_error, three_ways,
-                               two_layer_loss, two_layer_problem)
-from .layers import (backprop, d_output_d_hidden, network_loss,
-                            notes_hidden_layer_grads)
-from .loss import LOSSES, one_hot, output_layer_grads_per_value, softmax, softmax_jacobian
-from .mistakes import MISTAKES, check_mistake
+from .derivations import derivation_checks, format_checks
+from .exercises import EXERCISES, grade_answers
 from .mlp import MLP
-from .single_value import ACTIVATIONS, d_output_d_bias, d_output_d_weight, output_value
-from .train import accuracy, digits, fit, plot_history, spiral, standardize, train_test_split, xor
-from .vector import dense, notes_output_layer_grads, output_jacobian, output_layer_grads
+from .single_value import ACTIVATIONS
+from .train import digits, fit, plot_history, spiral, standardize, train_test_split, xor
 
 # %% auto #0
-__all__ = ['TOL', 'DATASETS', 'DEFAULTS', 'TEST_FRACTION', 'Check', 'derivation_checks', 'format_checks', 'check', 'UsageError',
-           'train', 'evaluate', 'main']
-
-# %% ../nbs/12_cli.ipynb #e94fe95b
-class Check(NamedTuple):
-    "One row of bpnotes check: an equation, its shapes, the worst relative error, the verdict"
-    equation: str   # the formula checked
-    shapes: str     # the shapes it was checked on
-    error: float    # the largest relative error seen (for a 'rejected' row: the smallest)
-    passed: bool    # True when the check came out as it must
-
-TOL = 1e-10   # the bar of the section pages
-
-def _row(equation, shapes, errors, tol=TOL):
-    "A Check that passes when every error is within tol"
-    worst = max(errors)
-    return Check(equation, shapes, worst, worst <= tol)
-
-def _targets(rng, loss, B, n):
-    "Random targets of the right kind for the loss"
-    if loss == 'softmax_cross_entropy': return rng.integers(0, n, size=B)
-    if loss == 'binary_cross_entropy': return rng.uniform(size=(B, n))
-    return rng.normal(size=(B, n))
-
-def _pairs():
-    "(ψ, loss) pairs that go together: every ψ with mse, the identity with the cross-entropies"
-    return [(psi, loss) for loss in LOSSES for psi in ACTIVATIONS
-            if psi == 'identity' or not LOSSES[loss].logits]
-
-# %% ../nbs/12_cli.ipynb #3cf44123
-def _activation_checks(rng):
-    z = rng.uniform(0.1, 3, size=7) * rng.choice([-1, 1], size=7)
-    errs = [rel_error(psi.derivative(z), numeric_grad(lambda z: psi(z).sum(), z))
-            for psi in ACTIVATIONS.values()]
-    yield _row("psi'(z) from psi(z), 4 activations", '(7,)', errs)
-
-def _single_value_checks(rng, p=5, n=2):
-    while True:        # keep the pre-activations away from ReLU's kink
-        h, W_h, b_h = np.tanh(rng.normal(size=p)), rng.normal(size=(p, n)), rng.normal(size=n)
-        if np.abs(h @ W_h + b_h).min() > 0.05: break
-    errs = {'w': [], 'b': [], 'h': []}
-    for psi in ACTIVATIONS:
-        for l in range(n):
-            o_of = lambda W=W_h, b=b_h, h=h: output_value(h, W, b, l, psi)
-            dW = [[d_output_d_weight(h, W_h, b_h, l, j, k, psi) for k in range(n)] for j in range(p)]
-            db = [d_output_d_bias(h, W_h, b_h, l, k, psi) for k in range(n)]
-            dh = [d_output_d_hidden(h, W_h, b_h, l, r, psi) for r in range(p)]
-            errs['w'].append(rel_error(dW, numeric_grad(lambda W: o_of(W=W), W_h)))
-            errs['b'].append(rel_error(db, numeric_grad(lambda b: o_of(b=b), b_h)))
-            errs['h'].append(rel_error(dh, numeric_grad(lambda h: o_of(h=h), h.copy())))
-    shapes = f'p={p}, n={n}'
-    yield _row("do_l/dW_h[j,k] = [l=k] psi'(z_k) h_j", shapes, errs['w'])
-    yield _row("do_l/db_h[k] = [l=k] psi'(z_k)", shapes, errs['b'])
-    yield _row("do_l/dh_r = psi'(z_l) W_h[r,l]", shapes, errs['h'])
-
-def _loss_checks(rng, B=7, n=3):
-    Z = rng.normal(size=(B, n)) * 2
-    for name, loss in LOSSES.items():
-        y = _targets(rng, name, B, n)
-        err = rel_error(loss.grad(Z, y), numeric_grad(lambda Z: loss.fn(Z, y), Z))
-        yield _row(f"dL/d(output), {name}", f'({B}, {n})', [err])
-    z, label = rng.normal(size=n), int(rng.integers(n))
-    o = softmax(z[None])[0]
-    via_routes = softmax_jacobian(z).T @ (-one_hot([label], n)[0] / o[label])
-    err = rel_error(via_routes, o - one_hot([label], n)[0])
-    yield _row("softmax: J^T dL/do = o - onehot(y)", f'n={n}', [err])
-
-# %% ../nbs/12_cli.ipynb #157db646
-def _vector_checks(rng, p=5, n=2):
-    "The output layer's matrix form against the per-value sums and finite differences"
-    loops, numeric, jac = [], [], []
-    for psi, loss in _pairs():
-        for B in (1, 7):
-            H, W_h, b_h = np.tanh(rng.normal(size=(B, p))), rng.normal(size=(p, n)), rng.normal(size=n)
-            Y = _targets(rng, loss, B, n)
-            f = lambda W, b: LOSSES[loss].fn(ACTIVATIONS[psi](dense(H, W, b)), Y)
-            vec = output_layer_grads(H, W_h, b_h, Y, psi, loss)
-            loops.append(rel_error(as_vector(vec),
-                                   as_vector(output_layer_grads_per_value(H, W_h, b_h, Y, psi, loss))))
-            num = [numeric_grad(lambda W: f(W, b_h), W_h), numeric_grad(lambda b: f(W_h, b), b_h)]
-            numeric.append(rel_error(as_vector(vec), as_vector(num)))
-            o_l = lambda W, l: ACTIVATIONS[psi](dense(H[:1], W, b_h))[0, l]
-            J_num = [numeric_grad(lambda W: o_l(W, l), W_h) for l in range(n)]
-            jac.append(rel_error(output_jacobian(H[0], W_h, b_h, psi), J_num))
-    shapes = f'p={p}, n={n}, B=1,7'
-    yield _row("H^T delta_o, sum delta_o vs per-value sums", shapes, loops)
-    yield _row("H^T delta_o, sum delta_o vs finite diff.", shapes, numeric)
-    yield _row("Jacobian do_l/dW_h[j,k], zero off l = k", f'p={p}, n={n}', jac)
-
-def _layer_checks(rng):
-    "Section 4: the notes' network three ways; backprop at depth four"
-    for phi in ACTIVATIONS:
-        errs = [max(three_ways(B, phi, psi, loss, seed=rng)) for psi, loss in _pairs() for B in (1, 7)]
-        yield _row(f"three ways, phi = {phi}", 'm=3, p=5, n=2', errs)
-    sizes, errs = [3, 6, 4, 5, 2], []
-    for phi in ('sigmoid', 'tanh', 'identity'):       # smooth: no kink for the differences
-        for psi, loss in [('identity', l) for l in LOSSES] + [('sigmoid', 'mse')]:
-            params = [(rng.normal(size=(a, b)) / np.sqrt(a), rng.normal(size=b) / 2)
-                      for a, b in zip(sizes, sizes[1:])]
-            X, Y = rng.normal(size=(7, 3)), _targets(rng, loss, 7, 2)
-            f = lambda _: network_loss(X, params, Y, phi, psi, loss)
-            num = [numeric_grad(f, t) for W, b in params for t in (W, b)]
-            errs.append(rel_error(as_vector(backprop(X, params, Y, phi, psi, loss)), as_vector(num)))
-    yield _row("backprop, any depth, vs finite diff.", f'{sizes}', errs)
-
-def _mlp_checks(rng, sizes=(3, 6, 4, 5, 2)):
-    "MLP against backprop (to 1e-12) and against finite differences (check_mlp)"
-    vs_backprop, verdicts, worst = [], [], 0.0
-    for phi in ACTIVATIONS:
-        for psi, loss in [('identity', l) for l in LOSSES] + [('sigmoid', 'mse')]:
-            net = MLP(list(sizes), activation=phi, output_activation=psi, loss=loss,
-                      seed=int(rng.integers(2**31)))
-            for _, b in net.params: b[:] = rng.normal(size=b.shape) / 2
-            X, y = rng.normal(size=(7, sizes[0])), _targets(rng, loss, 7, sizes[-1])
-            _, grads = net.loss_and_grads(X, y)
-            expected = backprop(X, list(net.params), y, phi, psi, loss)
-            vs_backprop.append(rel_error(as_vector(grads), as_vector(expected)))
-            report = check_mlp(net, X, y)
-            verdicts.append(report.ok); worst = max(worst, report.max_rel_error)
-    yield _row("MLP vs backprop", f'{list(sizes)}, B=7', vs_backprop, tol=1e-12)
-    yield Check("MLP vs finite diff. (check_mlp)", f'{list(sizes)}, B=7', worst, all(verdicts))
-
-def _rejection_checks(rng, m=3, p=5, n=2, B=7):
-    "The notes' formulas and the gallery's mistakes must fail"
-    args, Y = two_layer_problem(B, m, p, n, seed=rng)
-    H = np.tanh(dense(*args[:3]))
-    f = lambda _: two_layer_loss(*args, Y)
-    num_W_i, num_W_h = numeric_grad(f, args[1]), numeric_grad(f, args[3])
-    err = rel_error(notes_output_layer_grads(H, *args[3:])[0], num_W_h)
-    yield Check("erratum 1 (no dL/do factors) is rejected", f'p={p}, n={n}, B={B}', err, err > 1e-2)
-    zero = not notes_hidden_layer_grads(*args, Y).any()
-    moves = np.abs(num_W_i).max() / np.abs(num_W_h).max()
-    yield Check("erratum 2: zero, yet dL/dW_i is not", f'm={m}, p={p}, B={B}', moves,
-                zero and moves > 1e-2)
-    reports = [check_mistake(mistake, B, m, p, n, seed=int(rng.integers(2**31)))
-               for mistake in MISTAKES.values()]
-    yield Check(f"all {len(MISTAKES)} mistakes rejected, fixes pass", f'm={m}, p={p}, n={n}',
-                min(wrong.max_rel_error for wrong, _ in reports),
-                all(not wrong.ok and right.ok for wrong, right in reports))
+__all__ = ['DATASETS', 'DEFAULTS', 'TEST_FRACTION', 'check', 'UsageError', 'train', 'evaluate', 'grade', 'main']
 
 # %% ../nbs/12_cli.ipynb #f6ddddaa
-def derivation_checks(
-    seed:int=None,   # seed for the random inputs; a fresh one when None
-)->list:
-    "Every derivation check of the package, on random inputs: a list of Check rows"
-    rng = np.random.default_rng(seed)
-    groups = (_activation_checks, _single_value_checks, _loss_checks, _vector_checks,
-              _layer_checks, _mlp_checks, _rejection_checks)
-    return [row for checks in groups for row in checks(rng)]
-
-def format_checks(
-    rows:list,   # Check rows, as derivation_checks returns them
-)->str:
-    "A plain-text table of the checks: equation, shapes, worst relative error, PASS/FAIL"
-    width, shapes = max(len(r.equation) for r in rows), max(len(r.shapes) for r in rows)
-    lines = [f"{'equation':<{width}}  {'shapes':<{shapes}}  {'error':>7}  check",
-             '-' * (width + shapes + 17)]
-    lines += [f"{r.equation:<{width}}  {r.shapes:<{shapes}}  {r.error:7.1e}  "
-              f"{'PASS' if r.passed else 'FAIL'}" for r in rows]
-    return '\n'.join(lines)
-
 def check(
-    seed:int=None,   # seed of the random inputs (default: a fresh one, printed)
+    seed:int | None=None,
 )->int:
-    "Re-run every derivation check on fresh random inputs and print a table; 1 on a failure"
+    """Re-run every derivation check on fresh random inputs and print the table; the exit status
+
+    0 when every row passed, 1 when one failed. The rows are those of
+    bpnotes.derivations.derivation_checks, printed by format_checks; the last
+    line gives the seed and the time, so that a run can be repeated exactly.
+
+    Parameters
+    ----------
+    seed : int | None
+        seed of the inputs; None: a fresh one, printed
+    """
     seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else seed
     start = time.perf_counter()
     rows = derivation_checks(seed)
@@ -395,6 +242,39 @@ def evaluate(
     print(_accuracies(net, X_train, y_train, X_test, y_test))
     return 0
 
+# %% ../nbs/12_cli.ipynb #e6000002
+def grade(
+    file:str,
+)->int:
+    """Grade the exercise functions in a Python file, found by name; the exit status
+
+    0 when every answer in the file passed; 1 when one failed or is not
+    implemented yet, or when the file does not run; a usage error (exit
+    status 2) when the file is missing or defines no exercise function.
+
+    Parameters
+    ----------
+    file : str
+        a .py file defining d_output_d_hidden, dL_db_h, dL_dW_h or dL_dX
+    """
+    if not file.endswith('.py'): raise UsageError(f"grade takes a .py file; got {file!r}")
+    if not os.path.isfile(file): raise UsageError(f"no such file: {file!r}")
+    try: answers = runpy.run_path(file, run_name='__answers__')
+    except (Exception, SystemExit) as e:          # the hand-in fails: one line
+        print(f"bpnotes grade: {file} does not run: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 1
+    found = {name: answers[name] for name in EXERCISES if callable(answers.get(name))}
+    if not found:
+        wanted = ', '.join(name + e.signature for name, e in EXERCISES.items())
+        raise UsageError(f"{file} defines none of the exercise functions: {wanted}")
+    reports = grade_answers(found)
+    print('\n\n'.join(map(str, reports)))
+    passed, missing = sum(r.ok for r in reports), [n for n in EXERCISES if n not in found]
+    print(f"\n{passed} of {len(reports)} answers passed"
+          + (f"; not in the file: {', '.join(missing)}" if missing else ''))
+    return 0 if passed == len(reports) else 1
+
 # %% ../nbs/12_cli.ipynb #e923e567
 class _Parser(argparse.ArgumentParser):
     "argparse, reporting a usage error in one line (argparse's documented way: override error)"
@@ -413,14 +293,14 @@ def _by_data_set(column):
     return ', '.join(f"{DEFAULTS[name][column]} for {name}" for name in DATASETS)
 
 def _parser():
-    "The bpnotes command line: check, train and evaluate, with their options"
+    "The bpnotes command line: check, train, evaluate and grade, with their options"
     parser = _Parser(prog='bpnotes', description="Backpropagation derived, computed and proved.")
     parser.add_argument('--version', action='version', version=f'bpnotes {__version__}')
     commands = parser.add_subparsers(dest='command', required=True,
-                                     metavar='{check,train,evaluate}')
+                                     metavar='{check,train,evaluate,grade}')
     quiet = dict(action='store_true', help="print the result line only, no progress")
     p = commands.add_parser('check', help="re-prove every derivation on fresh random numbers",
-                            description=check.__doc__)
+                            description=check.__doc__.split('Parameters')[0].strip())
     p.add_argument('--seed', type=_seed, help="seed of the random inputs (default: a fresh one)")
     p.add_argument('-q', '--quiet', **{**quiet, 'help': "print the failures and the summary only"})
     t = commands.add_parser('train', help="train a network on spiral, xor or digits",
@@ -446,6 +326,14 @@ def _parser():
     e.add_argument('model', help="an .npz file written by bpnotes train --save")
     e.add_argument('--data', choices=list(DATASETS), help="the data set (default: the one recorded)")
     e.add_argument('-q', '--quiet', **quiet)
+    g = commands.add_parser('grade', help="grade a file of answers to the exercises",
+                            description="Grade the exercise functions in a Python file (" +
+                                        ', '.join(EXERCISES) + "), found by name, against finite "
+                                        "differences and the reference formulas, and name the slip "
+                                        "of a wrong one. Exit status 0 when every answer in the file "
+                                        "passed, 1 when one did not or the file does not run, 2 when "
+                                        "the file is missing or defines none of them.")
+    g.add_argument('file', help="a .py file defining one or more of: " + ', '.join(EXERCISES))
     return parser
 
 def _check(seed=None, quiet=False):
@@ -459,10 +347,11 @@ def _check(seed=None, quiet=False):
 def main(
     argv:list | None=None,
 )->int:
-    """The bpnotes command: check, train or evaluate; the exit status
+    """The bpnotes command: check, train, evaluate or grade; the exit status
 
-    0 on success; 1 when a check fails, training diverges or an optional dependency is
-    missing; 2 for a bad argument (one line on standard error); 130 when interrupted.
+    0 on success; 1 when a check fails, training diverges, an answer fails its grade or
+    an optional dependency is missing; 2 for a bad argument (one line on standard
+    error); 130 when interrupted.
 
     Parameters
     ----------
@@ -473,7 +362,7 @@ def main(
     try: args = vars(parser.parse_args(argv))
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2
     name = args.pop('command')
-    command = {'check': _check, 'train': train, 'evaluate': evaluate}[name]
+    command = {'check': _check, 'train': train, 'evaluate': evaluate, 'grade': grade}[name]
     try: return command(**args)
     except UsageError as e:
         print(f"bpnotes {name}: error: {e}", file=sys.stderr)

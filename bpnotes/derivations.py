@@ -36,13 +36,21 @@ MARGIN = 0.05     # every pre-activation drawn is this far from ReLU's kink at 0
 LARGEST = 3.0     # where weights are drawn unscaled: no pre-activation larger
 
 class CheckRow(NamedTuple):
-    "A row of the checks: an equation, its error, the bar it must clear"
-    equation: str    # the formula checked
-    shapes: str      # the shapes it was checked on
-    error: float     # the largest relative error (a 'large' row: the smallest)
-    tol: float       # the bar: error <= tol, or for a 'large' row error >= tol
-    large: bool      # True for the rows that must fail: the errata and mistakes
-    passed: bool     # True when the check came out as it must
+    """A row of the checks: an equation, its error, the bar it must clear
+
+    - equation: the formula checked
+    - shapes: the shapes it was checked on
+    - error: the largest relative error (for a 'large' row: the smallest)
+    - tol: the bar: error <= tol, or for a 'large' row error >= tol
+    - large: True for the rows that must fail: the errata and mistakes
+    - passed: True when the check came out as it must
+    """
+    equation: str
+    shapes: str
+    error: float
+    tol: float
+    large: bool
+    passed: bool
 
 def _small(equation, shapes, errors, tol=TOL):
     "A row whose worst error must be at most tol"
@@ -220,20 +228,30 @@ GROUPS = (_activation_checks, _single_value_checks, _loss_checks, _vector_checks
           _layer_checks, _mlp_checks, _rejection_checks)
 
 def derivation_checks(
-    seed:int=None,       # seed of the random inputs; a fresh one when None
-    per_row:int=None,    # combinations each row tries; None: every one
+    seed:int | None=None,
+    per_row:int | None=None,
 )->list:
-    """Every derivation check of the package, on random inputs: a list of CheckRow rows.
+    """Every derivation check of the package, on random inputs: a list of CheckRow rows
 
     Each group of rows draws from its own generator, made from the seed and the
     group's place, so that a row's draws do not depend on the rows before it.
-    Every pre-activation drawn keeps MARGIN from ReLU's kink at 0.
+    Every pre-activation drawn keeps MARGIN from ReLU's kink at 0. Print
+    format_checks(rows) for the table bpnotes check shows.
 
-    Arguments:
-      seed     seed of the random inputs (an int); a fresh one when None
-      per_row  how many of its combinations of activation, loss and batch
-               size each row tries, drawn by the seed; None tries every one
-               (as bpnotes check does)
+    Parameters
+    ----------
+    seed : int | None
+        seed of the random inputs, a whole number >= 0;
+        a fresh one when None
+    per_row : int | None
+        how many of its combinations of activation, loss
+        and batch size each row tries, drawn by the seed;
+        None tries every one (as bpnotes check does)
+
+    Returns
+    -------
+    list
+        CheckRow rows, in the order of the sections
     """
     if seed is None: seed = np.random.SeedSequence().entropy % 2**32
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -243,9 +261,20 @@ def derivation_checks(
             for row in checks(np.random.default_rng([seed, i]), per_row)]
 
 def format_checks(
-    rows:list,   # CheckRow rows, as derivation_checks returns them
+    rows:list,
 )->str:
-    "A plain-text table: equation, shapes, error, the bar it must clear, PASS/FAIL"
+    """A plain-text table: equation, shapes, error, the bar it must clear, PASS/FAIL
+
+    Parameters
+    ----------
+    rows : list
+        CheckRow rows, as derivation_checks returns them
+
+    Returns
+    -------
+    str
+        the table, a header and a line per row
+    """
     width = max(len(r.equation) for r in rows)
     shapes = max(len(r.shapes) for r in rows)
     head = f"{'equation':<{width}}  {'shapes':<{shapes}}  {'error':>7}  {'must be':<7}  check"

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import document
 from .gradcheck import (PATTERNS, Diagnosis, Finding, GradCheckReport,
                                Pattern, check_grads)
 from .layers import layer_outputs, network_loss
@@ -85,13 +86,8 @@ def _layer_grads(A, delta, slip):
     if slip == 'through W_h (erratum 2)': dW = np.zeros_like(dW)
     return dW, (delta if slip == 'bias not summed' else delta.sum(0))
 
-def slipped_backprop(
-    X, params, Y,           # as for bpnotes.layers.backprop
-    phi='tanh', psi='identity', loss='mse',
-    slip:str=None,          # a name in SLIPS; None gives the right gradients
-    layers=(),              # the layers ℓ where the slip is made
-    carry:bool=True,        # a slip in δ_D also reaches the layers below it
-)->list:
+def slipped_backprop(X, params, Y, phi='tanh', psi='identity', loss='mse',
+                     slip=None, layers=(), carry=True):
     "backprop's [(∂L/∂W_ℓ, ∂L/∂b_ℓ)], with one slip of the gallery made"
     A, D = layer_outputs(X, params, phi, psi), len(params)
     phi, psi = get_activation(phi), get_activation(psi)
@@ -114,10 +110,7 @@ def _each_and_all(layers):
     layers = tuple(layers)
     return [(l,) for l in layers] + ([layers] if len(layers) > 1 else [])
 
-def slip_variants(
-    D:int,           # depth: the number of weight layers
-    loss='mse',      # the loss, as a name in LOSSES
-)->list:
+def slip_variants(D, loss='mse'):
     "(slip, layers, carry): every way a slip of SLIPS can be made at depth D"
     hidden, out = range(1, D), D
     found = []
@@ -136,13 +129,44 @@ def slip_variants(
         found += [(slip, at, True) for at in _each_and_all(range(1, D + 1))]
     return found
 
+# %% ../nbs/09b_diagnosis.ipynb #b9000029
+_MEANINGS = {
+    'X': ('np.ndarray', "inputs, shape (B, m)"),
+    'params': ('list', "[(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape (fan_in, fan_out)"),
+    'Y': ('np.ndarray', "targets: (B, n) numbers, or (B,) labels for softmax"),
+    'phi': ('str', "the hidden activation φ, by name"),
+    'psi': ('str', "the output activation ψ, by name"),
+    'loss': ('str', "the loss, a name in LOSSES"),
+    'slip': ('str | None', "a name in SLIPS; None gives the right gradients"),
+    'layers': ('tuple', "the layers ℓ where the slip is made, 1 … D"),
+    'carry': ('bool', "whether a slip in δ_D also reaches the layers below"),
+    'D': ('int', "the depth: the number of weight layers"),
+}
+document(slipped_backprop, _MEANINGS, ('list', "[(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D]"))
+document(slip_variants, _MEANINGS, ('list', "(slip, layers, carry) triples"));
+
 # %% ../nbs/09b_diagnosis.ipynb #b9000008
 def same_numbers(
-    mine,       # gradients: arrays, or lists and tuples of them
-    theirs,     # other gradients, in the same structure
-    dtype,      # the dtype they were computed in: it sets the rounding
+    mine:list | np.ndarray,
+    theirs:list | np.ndarray,
+    dtype:np.dtype,
 )->bool:
-    "True when both hold the same shapes and agree to rounding (10³ machine ε)"
+    """True when both hold the same shapes and agree to rounding (10³ machine ε)
+
+    Parameters
+    ----------
+    mine : list | np.ndarray
+        gradients: arrays, or lists and tuples of them
+    theirs : list | np.ndarray
+        other gradients, in the same structure
+    dtype : np.dtype
+        the dtype they were computed in: it sets the rounding
+
+    Returns
+    -------
+    bool
+        True when every entry agrees to 10³ machine ε of the largest
+    """
     mine, theirs = _arrays(mine), _arrays(theirs)
     if len(mine) != len(theirs): return False
     tol = 1e3 * np.finfo(dtype).eps
@@ -165,13 +189,33 @@ def _first_wrong_layer(report):
     return max(wrong, default=None)
 
 def name_the_slip(
-    report:GradCheckReport,   # a failed check of the gradients mine
-    mine,                     # the gradients checked
-    candidates,               # (name, gradients) pairs to try, same structure
-    dtype,                    # the dtype of the computation
-    layer:int=None,           # where the error starts, if known
-)->Diagnosis:
-    "The report's diagnosis, led by every candidate that gives mine's numbers"
+    report:GradCheckReport,
+    mine:list,
+    candidates:list,
+    dtype:np.dtype,
+    layer:int | None=None,
+)->Diagnosis | None:
+    """The report's diagnosis, led by every candidate that gives mine's numbers
+
+    Parameters
+    ----------
+    report : GradCheckReport
+        a failed check of the gradients mine
+    mine : list
+        the gradients checked
+    candidates : list
+        (name, gradients) pairs to try, gradients
+        in mine's structure; names from DIAGNOSES
+    dtype : np.dtype
+        the dtype of the computation
+    layer : int | None
+        where the error starts, if known
+
+    Returns
+    -------
+    Diagnosis | None
+        the candidates that fit, then the report's own findings
+    """
     fits = {name for name, theirs in candidates if same_numbers(mine, theirs, dtype)}
     names = tuple(name for name in DIAGNOSES if name in fits)
     generic = report.diagnosis
@@ -189,33 +233,56 @@ def name_the_slip(
 
 # %% ../nbs/09b_diagnosis.ipynb #b9000009
 def check_backprop(
-    backprop:Callable,   # yours: backprop(X, params, Y, phi, psi, loss)
-    X, params, Y,        # inputs, [(W_1, b_1), …, (W_D, b_D)], targets
-    phi='tanh',          # hidden activation φ
-    psi='identity',      # output activation ψ
-    loss='mse',          # the loss, a name in LOSSES
-    **kwargs,            # for check_grads: eps, rtol, atol, max_entries, seed
+    backprop:Callable,
+    X:np.ndarray,
+    params:list,
+    Y:np.ndarray,
+    phi:str='tanh',
+    psi:str='identity',
+    loss:str='mse',
+    **kwargs:object,
 )->GradCheckReport:
-    """Check your backprop layer by layer, and name the gallery's slip if one fits.
+    """Check your backprop layer by layer, and name the gallery's slip if one fits
 
     Your function is called like bpnotes.layers.backprop and must return
     [(∂L/∂W_1, ∂L/∂b_1), …, (∂L/∂W_D, ∂L/∂b_D)]. Its gradients are checked
     against finite differences of the network's loss (check_grads, parameters
-    named W_1, b_1, …); when the check fails, every slip of SLIPS, made at
-    each layer and at all of them, is tried: report.diagnosis names those that
-    give your numbers exactly (to rounding), the page that shows the right
-    version, and the layer where the error starts (the highest wrong layer:
-    backprop starts at the output). Otherwise it is check_grads's diagnosis.
+    named W_1, b_1, …); when the check fails, every slip of the mistakes
+    gallery (bpnotes.diagnosis.SLIPS), made at each layer and at all of them,
+    is tried: report.diagnosis names those that give your numbers exactly (to
+    rounding), the page that shows the right version, and the layer where the
+    error starts (the highest wrong layer: backprop starts at the output).
+    Otherwise it is check_grads's diagnosis. Every name a diagnosis can give is
+    explained in bpnotes.diagnosis.DIAGNOSES; print the report to read it.
 
-    Arguments:
-      backprop  your function, backprop(X, params, Y, phi, psi, loss)
-      X         inputs, shape (B, m)
-      params    [(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape (fan_in, fan_out)
-      Y         targets, as bpnotes.layers.backprop takes them
-      phi       hidden activation φ: 'sigmoid', 'tanh', 'relu' or 'identity'
-      psi       output activation ψ, as phi
-      loss      'mse', 'softmax_cross_entropy' or 'binary_cross_entropy'
-      **kwargs  passed on to check_grads: eps, rtol, atol, max_entries, seed
+    Parameters
+    ----------
+    backprop : Callable
+        yours, called as backprop(X, params, Y, phi, psi, loss)
+    X : np.ndarray
+        inputs, shape (B, m)
+    params : list
+        [(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape
+        (fan_in, fan_out) and b_ℓ of shape (fan_out,)
+    Y : np.ndarray
+        targets: (B, n) numbers for mse and
+        binary_cross_entropy, (B,) integer labels for softmax
+    phi : str
+        the hidden activation φ:
+        'sigmoid', 'tanh', 'relu' or 'identity'
+    psi : str
+        the output activation ψ, as phi
+        (the identity for the cross-entropies, which take logits)
+    loss : str
+        'mse', 'softmax_cross_entropy' or 'binary_cross_entropy'
+    kwargs : object
+        passed on to check_grads:
+        eps, rtol, atol, max_entries, seed
+
+    Returns
+    -------
+    GradCheckReport
+        check_grads's report, rows W_1, b_1, …, W_D, b_D
     """
     D = len(params)
     mine = backprop(X, params, Y, phi, psi, loss)
@@ -250,13 +317,43 @@ def _tied_routes(X, Y, W, b_i, b_h):
     return X.T @ delta_h, delta_o.T @ H, delta_h.sum(0), delta_o.sum(0)
 
 def diagnose_mistake(
-    wrong:Callable,       # wrong(X, Y, **params): gradients, as the gallery's
-    kind='two_layer',     # the gallery's problem: two_layer, classifier, tied
-    B=7, m=3, p=5, n=2,   # batch size and widths
-    seed=0,               # seed of the random problem
-    dtype=np.float64,     # float32 or float64
+    wrong:Callable,
+    kind:str='two_layer',
+    B:int=7,
+    m:int=3,
+    p:int=5,
+    n:int=2,
+    seed:int=0,
+    dtype:type=np.float64,
 )->GradCheckReport:
-    "check_grads on a gallery problem, naming the slip that gives its numbers"
+    """check_grads on a gallery problem, naming the slip that gives its numbers
+
+    Parameters
+    ----------
+    wrong : Callable
+        wrong(X, Y, **params) → a dict of gradients,
+        written as the gallery's functions are
+    kind : str
+        the gallery's problem:
+        'two_layer', 'classifier' or 'tied'
+    B : int
+        the batch size
+    m : int
+        inputs
+    p : int
+        hidden units
+    n : int
+        outputs (for 'tied': unused, the outputs are the m inputs)
+    seed : int
+        seed of the random problem
+    dtype : type
+        np.float32 or np.float64
+
+    Returns
+    -------
+    GradCheckReport
+        the report, its diagnosis naming the slip
+    """
     X, Y, params = random_problem(kind, B, m, p, n, seed, dtype)
     if kind != 'tied':
         net = [(params['W_i'], params['b_i']), (params['W_h'], params['b_h'])]

@@ -11,7 +11,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -54,12 +54,29 @@ def _number(name, value, positive=False)->float:
     raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 def f_nudged(
-    f,             # scalar function, called as f(x)
-    x:np.ndarray,  # float array; x[index] is moved, then put back bit for bit
-    index,         # which entry of x to move
-    step:float,    # how far to move it
+    f:Callable,
+    x:np.ndarray,
+    index:tuple | int,
+    step:float,
 )->tuple:
-    "(f with x[index] moved by step, the step actually taken after rounding)"
+    """(f with x[index] moved by step, the step actually taken after rounding)
+
+    Parameters
+    ----------
+    f : Callable
+        a scalar function, called as f(x)
+    x : np.ndarray
+        a float array; x[index] is moved, then put back bit for bit
+    index : tuple | int
+        which entry of x to move
+    step : float
+        how far to move it
+
+    Returns
+    -------
+    tuple
+        (f's value as a float, the step x[index] actually moved)
+    """
     original = x[index].copy()
     try:
         x[index] = original + step
@@ -67,13 +84,32 @@ def f_nudged(
     finally: x[index] = original
 
 def central_differences(
-    f,              # scalar function, called as f(x) while x[index] is nudged
-    x:np.ndarray,   # float32 or float64 array holding the value to nudge
-    index,          # which entry of x to nudge, e.g. (j, k)
-    eps:float,      # step ε > 0; None for DEFAULT_EPS of x's dtype
-    count:int,      # how many differences: d_1, …, d_count
+    f:Callable,
+    x:np.ndarray,
+    index:tuple | int,
+    eps:float | None,
+    count:int,
 )->list:
-    "[d_1, …, d_count], d_t the central difference with step t·ε; x restored"
+    """[d_1, …, d_count], d_t the central difference with step t·ε; x restored
+
+    Parameters
+    ----------
+    f : Callable
+        a scalar function, called as f(x) while x[index] is nudged
+    x : np.ndarray
+        a float32 or float64 array holding the value to nudge
+    index : tuple | int
+        which entry of x to nudge, e.g. (j, k)
+    eps : float | None
+        the step ε > 0; None for DEFAULT_EPS of x's dtype
+    count : int
+        how many differences: d_1, …, d_count
+
+    Returns
+    -------
+    list
+        the differences d_1, …, d_count, as floats
+    """
     if not isinstance(x, np.ndarray) or x.dtype not in DEFAULT_EPS:
         got = type(x).__name__
         if isinstance(x, np.ndarray): got += f" of dtype {x.dtype}"
@@ -91,13 +127,32 @@ def central_differences(
     return d
 
 def richardson_difference(
-    f,              # scalar function, called as f(x) while x[index] is nudged
-    x:np.ndarray,   # float32 or float64 array holding the value to nudge
-    index,          # which entry of x to nudge
-    eps:float=None, # step ε > 0; by default DEFAULT_EPS of x's dtype
-    order:int=6,    # 2, 4 or 6: d_1 or its Richardson extrapolations
+    f:Callable,
+    x:np.ndarray,
+    index:tuple | int,
+    eps:float | None=None,
+    order:int=6,
 )->float:
-    "∂f/∂x[index] from central differences of the given order; x restored"
+    """∂f/∂x[index] from central differences of the given order; x restored
+
+    Parameters
+    ----------
+    f : Callable
+        a scalar function, called as f(x) while x[index] is nudged
+    x : np.ndarray
+        a float32 or float64 array holding the value to nudge
+    index : tuple | int
+        which entry of x to nudge
+    eps : float | None
+        the step ε > 0; by default DEFAULT_EPS of x's dtype
+    order : int
+        2, 4 or 6: d_1, or its Richardson extrapolations
+
+    Returns
+    -------
+    float
+        the estimate of ∂f/∂x[index]
+    """
     if order not in RICHARDSON_WEIGHTS:
         raise ValueError(f"order must be 2, 4 or 6, got {order!r}")
     weights = RICHARDSON_WEIGHTS[order]
@@ -105,31 +160,73 @@ def richardson_difference(
     return sum(w * d_t for w, d_t in zip(weights, d))
 
 def numeric_grad(
-    f,               # scalar function of x, called as f(x)
-    x:np.ndarray,    # float array; every entry is nudged in turn and restored
-    eps:float=None,  # step ε > 0 of each difference; by default chosen by dtype
-    order:int=6,     # order of the central difference: 2, 4 or 6
+    f:Callable,
+    x:np.ndarray,
+    eps:float | None=None,
+    order:int=6,
 )->np.ndarray:
-    "The whole gradient ∂f/∂x, a richardson_difference per entry, shaped like x"
+    """The whole gradient ∂f/∂x: a richardson_difference per entry
+
+    Parameters
+    ----------
+    f : Callable
+        a scalar function of x, called as f(x)
+    x : np.ndarray
+        a float array; every entry is nudged in turn and restored
+    eps : float | None
+        the step ε > 0 of each difference;
+        by default DEFAULT_EPS of x's dtype
+    order : int
+        the order of the central differences: 2, 4 or 6
+
+    Returns
+    -------
+    np.ndarray
+        ∂f/∂x, shaped like x
+    """
     estimates = [richardson_difference(f, x, i, eps, order)
                  for i in np.ndindex(x.shape)]
     return np.array(estimates).reshape(x.shape)
 
 # %% ../nbs/08_gradcheck.ipynb #af40848b
 def rel_error(
-    a,  # one estimate of an array (say, an analytic gradient)
-    b,  # another estimate, same shape
+    a:np.ndarray,
+    b:np.ndarray,
 )->float:
-    "max |a − b| / max(|a|, |b|): the worst disagreement relative to the largest entry"
+    """max |a − b| / max(|a|, |b|): the worst disagreement relative to the largest entry
+
+    Parameters
+    ----------
+    a : np.ndarray
+        one estimate of an array (say, an analytic gradient)
+    b : np.ndarray
+        another estimate, of the same shape
+
+    Returns
+    -------
+    float
+        the relative error, 0 when both are all zeros
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape: raise ValueError(f"rel_error needs equal shapes, got {a.shape} and {b.shape}")
     scale = max(np.abs(a).max(initial=0), np.abs(b).max(initial=0))
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 
 def as_vector(
-    grads,  # arrays, or (dW, db) pairs as loss_and_grads returns
+    grads:list,
 )->np.ndarray:
-    "Every entry of every array, in order, as one vector: a network's whole gradient"
+    """Every entry of every array, in order, as one vector: a network's whole gradient
+
+    Parameters
+    ----------
+    grads : list
+        arrays, or (dW, db) pairs as loss_and_grads returns them
+
+    Returns
+    -------
+    np.ndarray
+        one vector of all their entries
+    """
     flat = []
     def collect(g):
         if isinstance(g, (list, tuple)):
@@ -140,13 +237,43 @@ def as_vector(
 
 # %% ../nbs/08_gradcheck.ipynb #25f7533a
 def two_layer_problem(
-    B=7, m=3, p=5, n=2,  # batch size and layer widths
-    loss='mse',          # sets the targets: floats, labels, or numbers in [0, 1]
-    phi='tanh',          # hidden activation, which places the outputs
-    margin=0.0,          # redraw until every pre-activation is this far from 0
-    seed=None,           # an int seed or a numpy Generator
+    B:int=7,
+    m:int=3,
+    p:int=5,
+    n:int=2,
+    loss:str='mse',
+    phi:str='tanh',
+    margin:float=0.0,
+    seed:int | np.random.Generator | None=None,
 )->tuple:
-    "Random ([X, W_i, b_i, W_h, b_h], Y) at initial scale: W ~ N(0, 1/fan_in), b ~ N(0, 1/4)"
+    """Random ([X, W_i, b_i, W_h, b_h], Y) at initial scale: W ~ N(0, 1/fan_in), b ~ N(0, 1/4)
+
+    Parameters
+    ----------
+    B : int
+        the batch size
+    m : int
+        inputs
+    p : int
+        hidden units
+    n : int
+        outputs
+    loss : str
+        a name in LOSSES; sets the targets: numbers,
+        labels, or numbers in [0, 1]
+    phi : str
+        the hidden activation, which places the outputs
+    margin : float
+        redraw until every pre-activation is this far from 0
+    seed : int | np.random.Generator | None
+        an int seed,
+        or a numpy Generator
+
+    Returns
+    -------
+    tuple
+        ([X, W_i, b_i, W_h, b_h], Y), arrays of float64
+    """
     rng, loss = np.random.default_rng(seed), get_loss(loss)
     for _ in range(10_000):
         X = rng.normal(size=(B, m))
@@ -164,26 +291,54 @@ def two_layer_problem(
 
 # %% ../nbs/08_gradcheck.ipynb #c61fdee5
 class GradientCheckError(AssertionError):
-    "A gradient disagrees with finite differences (see raise_if_failed)"
+    "A gradient disagrees with finite differences (raised by raise_if_failed)"
 
 # %% ../nbs/08_gradcheck.ipynb #27f2a061
 MIN_JUDGED = 0.5   # a verdict needs at least this share of the entries tried
 
 @dataclass
 class ParamCheck:
-    "The check of one parameter array: how much was compared; the worst entry"
-    name: str                   # the parameter's name in the report
-    shape: tuple                # its shape
-    checked: int = 0            # entries (and random directions) compared
-    skipped: int = 0            # entries where f is not smooth enough to judge
-    steep: int = 0              # of the skipped: smooth at the step eps/8
-    index: object = None        # the worst entry: an index, or 'direction k'
-    analytic: float = math.nan  # your gradient at the worst entry
-    numeric: float = math.nan   # the finite-difference estimate there
-    rel_error: float = 0.0      # |analytic − numeric| / scale (inf: no match)
-    failed: bool = False        # an entry disagreed, or the gradient is bad
-    problem: str = ''           # what failed the check outright (shape, NaN)
-    estimates: dict = field(default_factory=dict, repr=False)  # index → numeric
+    """The check of one parameter array: how much was compared; the worst entry
+
+    Parameters
+    ----------
+    name : str
+        the parameter's name in the report
+    shape : tuple
+        its shape
+    checked : int
+        entries (and random directions) compared
+    skipped : int
+        entries where f is not smooth enough to judge
+    steep : int
+        of the skipped: those smooth at the step eps/8
+    index : object
+        the worst entry: an index, or 'direction 1'
+    analytic : float
+        your gradient at the worst entry
+    numeric : float
+        the finite-difference estimate there
+    rel_error : float
+        |analytic − numeric| / scale (inf: no match)
+    failed : bool
+        an entry disagreed, or the gradient is bad
+    problem : str
+        what failed the check outright (shape, NaN)
+    estimates : dict
+        index → the numeric estimate, for a diagnosis
+    """
+    name: str
+    shape: tuple
+    checked: int = 0
+    skipped: int = 0
+    steep: int = 0
+    index: object = None
+    analytic: float = math.nan
+    numeric: float = math.nan
+    rel_error: float = 0.0
+    failed: bool = False
+    problem: str = ''
+    estimates: dict = field(default_factory=dict, repr=False)
 
     @property
     def verdict(self)->str:
@@ -202,13 +357,32 @@ class ParamCheck:
 # %% ../nbs/08_gradcheck.ipynb #91d72fe1
 @dataclass
 class GradCheckReport:
-    "The result of check_grads: its verdict, a ParamCheck per parameter, notes"
-    params: list      # one ParamCheck per parameter, in the order given
-    eps: float        # finite-difference step used
-    rtol: float       # relative tolerance used
-    atol: float       # absolute tolerance used
-    notes: list = field(default_factory=list)   # remarks, e.g. on skips
-    diagnosis: object = None   # if failed: the Diagnosis that fits, or None
+    """The result of check_grads: its verdict, a ParamCheck per parameter, notes
+
+    It prints as a table (a markdown table in a notebook): the summary line,
+    one row per parameter, the diagnosis of a failed check, the notes.
+
+    Parameters
+    ----------
+    params : list
+        one ParamCheck per parameter, in the order given
+    eps : float
+        the finite-difference step used
+    rtol : float
+        the relative tolerance used
+    atol : float
+        the absolute tolerance used
+    notes : list
+        remarks, e.g. on skipped entries
+    diagnosis : object
+        if failed: the Diagnosis that fits, or None
+    """
+    params: list
+    eps: float
+    rtol: float
+    atol: float
+    notes: list = field(default_factory=list)
+    diagnosis: object = None
 
     @property
     def verdict(self)->str:
@@ -228,8 +402,14 @@ class GradCheckReport:
         "The largest relative error over all checked entries"
         return max((p.rel_error for p in self.params), default=0.0)
 
-    def raise_if_failed(self):
-        "Raise GradientCheckError unless the check passed; else the report"
+    def raise_if_failed(self)->GradCheckReport:
+        """Raise GradientCheckError unless the check passed; else the report
+
+        Returns
+        -------
+        GradCheckReport
+            the report itself
+        """
         if self.ok: return self
         lines = [_failure(p, self) for p in self.params if not p.ok]
         lines += self._diagnosis_lines() + self.notes
@@ -434,45 +614,68 @@ def _notes(rows, eps):
 
 # %% ../nbs/08_gradcheck.ipynb #5a8f57a8
 def check_grads(
-    f,                     # the loss, called as f(**params), f(*params) or f(params)
-    params,                # a dict name → array, a list of arrays, or an array
-    grads,                 # your gradients, in the same structure and shapes as params
+    f:Callable,
+    params:dict | list | np.ndarray,
+    grads:dict | list | np.ndarray,
     *,
-    eps:float=None,        # step > 0; by default 2e-3 in float64, 3e-2 in float32
-    rtol:float=None,       # relative tolerance >= 0; by default 1e-6 (float32: 1e-3)
-    atol:float=None,       # absolute tolerance >= 0; by default the loss's round-off
-    max_entries:int=None,  # at most this many random entries per parameter
-    seed:int=0,            # seed of the sampled entries and directions
-    batch_size:int=None,   # B, if known: lets a diagnosis name a factor B or 1/B
-    n_outputs:int=None,    # n, if known: lets a diagnosis name a factor n or 1/n
+    eps:float | None=None,
+    rtol:float | None=None,
+    atol:float | None=None,
+    max_entries:int | None=None,
+    seed:int=0,
+    batch_size:int | None=None,
+    n_outputs:int | None=None,
 )->GradCheckReport:
-    """Compare grads with central finite differences of f, parameter by parameter.
+    """Compare grads with central finite differences of f, parameter by parameter
 
-    Returns a GradCheckReport: report.verdict is 'passed', 'failed' or
-    'inconclusive' (too few entries could be judged); report.ok is True only
-    when it passed; report.raise_if_failed() raises GradientCheckError
-    otherwise; a failed report carries report.diagnosis, a simple pattern that
-    explains the numbers (or None).
+    The report's verdict is 'passed', 'failed' or 'inconclusive' (too few
+    entries could be judged); report.ok is True only when it passed;
+    report.raise_if_failed() raises GradientCheckError otherwise; a failed
+    report carries report.diagnosis, a simple pattern that explains the
+    numbers (or None). Print the report for a table: the worst entry of each
+    parameter, its relative error and its verdict. For example, with W a float
+    array, check_grads(lambda W: np.sum(np.tanh(W) ** 2), W,
+    2 * np.tanh(W) / np.cosh(W) ** 2).raise_if_failed() passes.
 
-    Arguments:
-      f            the loss: called as f(**params) for a dict, f(*params) for
-                   a list, f(params) for one array; returns a number (or an
-                   array with one entry)
-      params       a dict name → array, a list of arrays, or one array; float32
-                   or float64; each entry is nudged in place and put back
-      grads        your gradients, in the same structure and shapes as params
-      eps          finite-difference step, > 0 (default 2e-3 in float64, 3e-2
-                   in float32)
-      rtol         relative tolerance, >= 0 (default 1e-6; float32 1e-3)
-      atol         absolute tolerance, >= 0 (default: the loss's round-off,
-                   100 · machine epsilon · |f| / eps)
-      max_entries  check at most this many random entries per parameter, plus
-                   one random direction through all of it (default: all)
-      seed         seed of those random entries and directions
-      batch_size   the batch size B, if known, so that a diagnosis can name a
-                   factor B or 1/B
-      n_outputs    the number of outputs n, if known, so that a diagnosis can
-                   name a factor n or 1/n
+    Parameters
+    ----------
+    f : Callable
+        the loss: f(**params) for a dict, f(*params) for a list,
+        f(params) for one array; it returns a number
+        (or an array with one entry)
+    params : dict | list | np.ndarray
+        a dict name → array, a list of arrays,
+        or one array; float32 or float64; each entry is nudged in place
+        and put back
+    grads : dict | list | np.ndarray
+        your gradients, in the structure
+        and shapes of params
+    eps : float | None
+        the finite-difference step, > 0;
+        by default 2e-3 in float64, 3e-2 in float32
+    rtol : float | None
+        the relative tolerance, >= 0;
+        by default 1e-6 in float64, 1e-3 in float32
+    atol : float | None
+        the absolute tolerance, >= 0; by default
+        the loss's round-off, 100 · machine epsilon · |f| / eps
+    max_entries : int | None
+        check at most this many random entries
+        per parameter, plus one random direction through all of it;
+        None: every entry
+    seed : int
+        seed of those random entries and directions
+    batch_size : int | None
+        the batch size B, if known,
+        so that a diagnosis can name a factor B or 1/B
+    n_outputs : int | None
+        the number of outputs n, if known,
+        so that a diagnosis can name a factor n or 1/n
+
+    Returns
+    -------
+    GradCheckReport
+        the verdict, a row per parameter, notes
     """
     names, arrays, call = _named(params)
     grads = _check_structure(names, arrays, grads)
@@ -499,10 +702,15 @@ def check_grads(
 
 # %% ../nbs/08_gradcheck.ipynb #a08d0001
 class Pattern(NamedTuple):
-    "One entry of the vocabulary of diagnoses: a name, what it means, a page"
-    name: str      # the name a report gives it
-    meaning: str   # one sentence a student understands
-    page: str      # the page (and section) that shows the right version
+    """One entry of the vocabulary of diagnoses: a name, what it means, a page
+
+    - name: the name a report gives it
+    - meaning: one sentence a student understands
+    - page: the page (and section) of the site that shows the right version
+    """
+    name: str
+    meaning: str
+    page: str
 
 SITE = 'https://bpnotes.github.io/bpnotes/'   # where the pages live
 _HERE = 'gradcheck.html#what-a-failed-check-says'
@@ -535,18 +743,38 @@ PATTERNS = {p.name: p for p in [
 
 # %% ../nbs/08_gradcheck.ipynb #a08d0002
 class Finding(NamedTuple):
-    "A pattern that explains the numbers of one or more failed parameters"
-    names: tuple     # names from the vocabulary; several give the same numbers
-    params: tuple    # the parameters it explains
-    sentence: str    # what it says about them
-    evidence: str    # the numbers behind it
+    """A pattern that explains the numbers of one or more failed parameters
+
+    - names: names from the vocabulary; several when they give the same numbers
+    - params: the parameters it explains
+    - sentence: what it says about them
+    - evidence: the numbers behind it
+    """
+    names: tuple
+    params: tuple
+    sentence: str
+    evidence: str
 
 @dataclass
 class Diagnosis:
-    "What a failed check's numbers show: findings, and what none explains"
-    findings: list                  # Finding, one per pattern found
-    unexplained: list = field(default_factory=list)  # failed, no pattern
-    layer: int = None               # check_backprop: first wrong layer
+    """What a failed check's numbers show: findings, and what none explains
+
+    It prints as the lines a report shows under its table.
+
+    Parameters
+    ----------
+    findings : list
+        a Finding per pattern found
+    unexplained : list
+        the failed parameters no pattern explains
+    layer : int | None
+        check_backprop's: the layer where the error starts
+    vocabulary : dict
+        name → Pattern: where the names are explained
+    """
+    findings: list
+    unexplained: list = field(default_factory=list)
+    layer: int | None = None
     vocabulary: dict = field(default_factory=lambda: PATTERNS, repr=False)
 
     @property
@@ -696,12 +924,32 @@ def _pattern(row, g, atol, rtol, named):
     return None
 
 def diagnose(
-    report,                # a failed GradCheckReport
-    grads:dict,            # parameter name → the gradient that was checked
-    batch_size:int=None,   # B, to name a factor B or 1/B
-    n_outputs:int=None,    # n, to name a factor n or 1/n
-)->Diagnosis:
-    "The simple patterns that explain each failed parameter's numbers, or None"
+    report:GradCheckReport,
+    grads:dict,
+    batch_size:int | None=None,
+    n_outputs:int | None=None,
+)->Diagnosis | None:
+    """The simple patterns that explain each failed parameter's numbers, or None
+
+    check_grads calls it on a failed check. A pattern is reported only when it
+    explains every judged entry of the parameter to the check's tolerance.
+
+    Parameters
+    ----------
+    report : GradCheckReport
+        a failed report, with its estimates
+    grads : dict
+        parameter name → the gradient that was checked
+    batch_size : int | None
+        B, to name a factor B or 1/B
+    n_outputs : int | None
+        n, to name a factor n or 1/n
+
+    Returns
+    -------
+    Diagnosis | None
+        the findings, or None when no pattern fits
+    """
     named = _named_factors(batch_size, n_outputs)
     findings, unexplained = {}, []
     for row in report.params:
@@ -719,22 +967,34 @@ def diagnose(
 
 # %% ../nbs/08_gradcheck.ipynb #f6e26285
 def check_mlp(
-    net:MLP,   # the network to check
-    X,         # inputs, shape (B, sizes[0])
-    y,         # targets, as for MLP.loss_and_grads
-    **kwargs,  # for check_grads: eps, rtol, atol, max_entries, seed
+    net:MLP,
+    X:np.ndarray,
+    y:np.ndarray,
+    **kwargs:object,
 )->GradCheckReport:
-    """Check net.loss_and_grads against finite differences of its loss.
+    """Check net.loss_and_grads against finite differences of its loss
 
     Every weight and bias is checked, named W_1, b_1, W_2, … from the input
     side; the report is check_grads's (see there), with B and n known to the
     diagnosis.
 
-    Arguments:
-      net       the MLP to check
-      X         inputs, shape (B, sizes[0])
-      y         targets, as for MLP.loss_and_grads
-      **kwargs  passed on to check_grads: eps, rtol, atol, max_entries, seed
+    Parameters
+    ----------
+    net : MLP
+        the network to check
+    X : np.ndarray
+        inputs, shape (B, sizes[0])
+    y : np.ndarray
+        targets, as MLP.loss_and_grads takes them: (B, n) numbers
+        for mse and binary_cross_entropy, (B,) labels for softmax
+    kwargs : object
+        passed on to check_grads:
+        eps, rtol, atol, max_entries, seed
+
+    Returns
+    -------
+    GradCheckReport
+        the verdict, a row per parameter, notes
     """
     _, grads = net.loss_and_grads(X, y)
     X, y = net.check_batch(X, y)
@@ -755,24 +1015,51 @@ def check_mlp(
 
 # %% ../nbs/08_gradcheck.ipynb #d8248244
 class Agreement(NamedTuple):
-    "Relative errors between three ways of computing one gradient"
+    """Relative errors (rel_error) between three ways of computing one gradient
+
+    - per_value_vs_vectorised: route sums against matrix products
+    - vectorised_vs_numeric: matrix products against finite differences
+    - per_value_vs_numeric: route sums against finite differences
+    """
     per_value_vs_vectorised: float
     vectorised_vs_numeric: float
     per_value_vs_numeric: float
 
 # %% ../nbs/08_gradcheck.ipynb #6e511656
 def plain_network_loss(
-    X, params, Y,      # as for bpnotes.layers.network_loss
-    phi='tanh',        # hidden activation φ, by name
-    psi='identity',    # output activation ψ, by name
-    loss='mse',        # the loss, a name in LOSSES
+    X:np.ndarray,
+    params:list,
+    Y:np.ndarray,
+    phi:str='tanh',
+    psi:str='identity',
+    loss:str='mse',
 )->float:
-    """network_loss's arithmetic without its argument checks, for finite differences.
+    """network_loss's arithmetic without its argument checks, for finite differences
 
     Finite differences evaluate a loss thousands of times on arguments checked
     once; this skips the checks, which on small networks cost more than the
     arithmetic, and gives network_loss's value. three_ways compares the two
     once per problem.
+
+    Parameters
+    ----------
+    X : np.ndarray
+        inputs, shape (B, m)
+    params : list
+        [(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape (fan_in, fan_out)
+    Y : np.ndarray
+        targets: (B, n) numbers, or (B,) labels for softmax
+    phi : str
+        the hidden activation φ, by name
+    psi : str
+        the output activation ψ, by name
+    loss : str
+        the loss, a name in LOSSES
+
+    Returns
+    -------
+    float
+        the loss, as bpnotes.layers.network_loss gives it
     """
     A, D = X, len(params)
     for layer, (W, b) in enumerate(params, start=1):
@@ -780,14 +1067,44 @@ def plain_network_loss(
     return unchecked(get_loss(loss, psi).fn)(A, Y)
 
 def three_ways(
-    B=7,             # batch size
-    phi='tanh',      # hidden activation φ
-    psi='identity',  # output activation ψ
-    loss='mse',      # a name in LOSSES
-    m=3, p=5, n=2,   # layer widths
-    seed=None,       # an int seed or a numpy Generator
+    B:int=7,
+    phi:str='tanh',
+    psi:str='identity',
+    loss:str='mse',
+    m:int=3,
+    p:int=5,
+    n:int=2,
+    seed:int | np.random.Generator | None=None,
 )->Agreement:
-    "The notes' network's gradients by route sums, by matrix products and by finite differences"
+    """The notes' network's gradients by route sums, by matrix products and by finite differences
+
+    On a two_layer_problem whose pre-activations keep 0.05 from 0.
+
+    Parameters
+    ----------
+    B : int
+        the batch size
+    phi : str
+        the hidden activation φ, by name
+    psi : str
+        the output activation ψ, by name
+    loss : str
+        a name in LOSSES
+    m : int
+        inputs
+    p : int
+        hidden units
+    n : int
+        outputs
+    seed : int | np.random.Generator | None
+        an int seed,
+        or a numpy Generator
+
+    Returns
+    -------
+    Agreement
+        the three relative errors between them
+    """
     args, Y = two_layer_problem(B, m, p, n, loss, phi, margin=0.05, seed=seed)
     vectorised = two_layer_grads(*args, Y, phi, psi, loss)
     H = get_activation(phi)(dense(*args[:3]))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import redirect, shapes
-from .loss import get_loss, outputs_per_value
-from .single_value import (d_output_d_bias, d_output_d_weight,
+from .checks import document, redirect, shapes
+from .loss import Loss, get_loss, outputs_per_value
+from .single_value import (Activation, d_output_d_bias, d_output_d_weight,
                                   get_activation, pre_activation)
 from .vector import (bias_grad, dense, output_delta, output_layer_grads,
                             weight_grad)
@@ -107,3 +107,33 @@ def network_loss(X, params, Y, phi='tanh', psi='identity', loss='mse'):
 # %% ../nbs/03_earlier_layers.ipynb #4fe72c4d
 __getattr__ = redirect(__name__, {'MLP': 'bpnotes.mlp', 'init_params': 'bpnotes.mlp',
                                   'two_layer_problem': 'bpnotes.gradcheck'})
+
+# %% ../nbs/03_earlier_layers.ipynb #a3d0c001
+_MEANINGS = {
+    'X': ('np.ndarray', "inputs, shape (B, m)"),
+    'W_i': ('np.ndarray', "weights leaving the input layer, shape (m, p)"),
+    'b_i': ('np.ndarray', "bias leaving the input layer, shape (p,)"),
+    'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
+    'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
+    'Y': ('np.ndarray', "targets: (B, n) numbers, or (B,) labels for softmax"),
+    'h': ('np.ndarray', "one row of hidden activations, shape (p,)"),
+    'l': ('int', "an output unit, 0 … n − 1"),
+    'r': ('int', "a hidden unit, 0 … p − 1"),
+    'delta': ('np.ndarray', "δ of the layer above, shape (B, fan_out)"),
+    'W': ('np.ndarray', "the weights between, shape (fan_in, fan_out)"),
+    'A': ('np.ndarray', "the layer's inputs φ(Z), shape (B, fan_in)"),
+    'params': ('list', "[(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape (fan_in, fan_out)"),
+    'phi': ('str | Activation', "the hidden activation φ, by name or an Activation"),
+    'psi': ('str | Activation', "the output activation ψ, by name or an Activation"),
+    'loss': ('str | Loss', "a name in LOSSES, or a Loss"),
+}
+_GRADS = ('tuple', "(∂L/∂W_i, ∂L/∂b_i, ∂L/∂W_h, ∂L/∂b_h)")
+document(d_output_d_hidden, _MEANINGS, ('float', "∂o_l/∂h_r"))
+document(hidden_delta, _MEANINGS, ('np.ndarray', "δ one layer down, shape (B, fan_in)"))
+document(two_layer_grads, _MEANINGS, _GRADS)
+document(two_layer_loss, _MEANINGS, ('float', "the loss"))
+document(hidden_layer_grads_per_value, _MEANINGS, ('tuple', "(∂L/∂W_i, ∂L/∂b_i)"))
+document(notes_hidden_layer_grads, _MEANINGS, ('np.ndarray', "the notes' ∂L/∂W_i: zeros"))
+document(layer_outputs, _MEANINGS, ('list', "[A_0 = X, A_1, …, A_D]"))
+document(backprop, _MEANINGS, ('list', "[(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D]"))
+document(network_loss, _MEANINGS, ('float', "the loss"))

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .checks import check_labels, check_lr, shapes
+from .checks import check_labels, check_lr, document, shapes
 from .single_value import (ACTIVATIONS, Activation, d_output_d_bias, d_output_d_weight,
                                   get_activation, output_value, sigmoid)
 
@@ -77,11 +77,17 @@ def binary_cross_entropy_grad(z, y):
 
 # %% ../nbs/01_loss_derivative.ipynb #a8abd6e3
 class Loss(NamedTuple):
-    "A loss (a mean over the batch) with its derivative by what it is given"
+    """A loss (a mean over the batch) with its derivative by what it is given
+
+    - name: its name in LOSSES
+    - fn: (o, y) ↦ L
+    - grad: (o, y) ↦ ∂L/∂o, shaped like o
+    - logits: True when it takes the logits z_o: only with ψ = identity
+    """
     name: str
-    fn: Callable            # (o, y) ↦ L
-    grad: Callable          # (o, y) ↦ ∂L/∂o, shaped like o
-    logits: bool = False    # takes the logits z_o: only with ψ = identity
+    fn: Callable
+    grad: Callable
+    logits: bool = False
 
 LOSSES = {l.name: l for l in [
     Loss('mse', mse, mse_grad),
@@ -92,10 +98,7 @@ LOSSES = {l.name: l for l in [
 ]}
 
 # %% ../nbs/01_loss_derivative.ipynb #64116e3e
-def get_loss(
-    loss:str|Loss,   # a name in LOSSES, or a Loss
-    psi:str|Activation|None=None,  # output activation, to check the pairing
-)->Loss:
+def get_loss(loss:str | Loss, psi:str | Activation | None=None)->Loss:
     "The Loss of that name; an error if the name is unknown or a loss on logits meets ψ ≠ identity"
     if not isinstance(loss, Loss):
         if not isinstance(loss, str):
@@ -159,3 +162,45 @@ def sgd_update(theta, grad, lr):
                          f"but theta has shape {theta.shape}")
     theta -= check_lr(lr) * np.asarray(grad)
     return theta
+
+# %% ../nbs/01_loss_derivative.ipynb #a1d0c001
+_MEANINGS = {
+    'o': ('np.ndarray', "outputs, shape (B, n)"),
+    'y': ('np.ndarray', "targets, shape (B, n)"),
+    'z': ('np.ndarray', "logits, shape (B, n)"),
+    'n': ('int', "the number of classes"),
+    'dtype': ('type', "the dtype of the matrix"),
+    'H': ('np.ndarray', "hidden activations, shape (B, p)"),
+    'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
+    'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
+    'dL_dO': ('np.ndarray', "∂L/∂O, shape (B, n)"),
+    'Y': ('np.ndarray', "targets: (B, n) numbers, or (B,) labels for softmax"),
+    'j': ('int', "a hidden unit, 0 … p − 1"),
+    'k': ('int', "an output unit, 0 … n − 1"),
+    'psi': ('str | Activation', "the output activation ψ, by name or an Activation"),
+    'loss': ('str | Loss', "a name in LOSSES, or a Loss"),
+    'theta': ('np.ndarray', "a parameter array, changed in place"),
+    'grad': ('np.ndarray', "∂L/∂θ, shaped like theta"),
+    'lr': ('float', "the learning rate α > 0"),
+}
+_LABELS = {**_MEANINGS, 'y': ('np.ndarray', "class labels, integers in [0, n), shape (B,)")}
+_BINARY = {**_MEANINGS, 'y': ('np.ndarray', "targets in [0, 1], shape (B, n)")}
+_ONE_ROW = {**_MEANINGS, 'z': ('np.ndarray', "one row of logits, shape (n,)")}
+_GET = {**_MEANINGS, 'psi': ('str | Activation | None',
+                             "the output activation, to check the pairing; None: no check")}
+document(mse, _MEANINGS, ('float', "the loss"))
+document(mse_grad, _MEANINGS, ('np.ndarray', "∂L/∂o, shape (B, n)"))
+document(log_softmax, _MEANINGS, ('np.ndarray', "log softmax(z), shape (B, n)"))
+document(softmax, _MEANINGS, ('np.ndarray', "softmax(z), shape (B, n)"))
+document(one_hot, _LABELS, ('np.ndarray', "the one-hot matrix, shape (B, n)"))
+document(softmax_cross_entropy, _LABELS, ('float', "the loss"))
+document(softmax_cross_entropy_grad, _LABELS, ('np.ndarray', "∂L/∂z, shape (B, n)"))
+document(binary_cross_entropy, _BINARY, ('float', "the loss"))
+document(binary_cross_entropy_grad, _BINARY, ('np.ndarray', "∂L/∂z, shape (B, n)"))
+document(get_loss, _GET, ('Loss', "the Loss"))
+document(softmax_jacobian, _ONE_ROW, ('np.ndarray', "J, shape (n, n)"))
+document(d_loss_d_weight, _MEANINGS, ('float', "∂L/∂W_h[j, k]"))
+document(outputs_per_value, _MEANINGS, ('np.ndarray', "O, shape (B, n)"))
+document(d_loss_d_bias, _MEANINGS, ('float', "∂L/∂b_h[k]"))
+document(output_layer_grads_per_value, _MEANINGS, ('tuple', "(∂L/∂W_h, ∂L/∂b_h)"))
+document(sgd_update, _MEANINGS, ('np.ndarray', "theta, updated"))

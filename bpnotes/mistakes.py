@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .checks import document
 from .gradcheck import check_grads, two_layer_problem
 from .layers import notes_hidden_layer_grads
 from .loss import one_hot, softmax
@@ -46,12 +47,19 @@ def backprop(X, Y, W_i, b_i, W_h, b_h):
 
 # %% ../nbs/09_mistakes.ipynb #1f8ee3f2
 class Mistake(NamedTuple):
-    "A backpropagation bug next to the right gradient, on a small problem"
-    why: str                     # why the wrong version is wrong
-    wrong: Callable              # wrong(X, Y, **params): the buggy gradients
-    right: Callable = backprop   # right(X, Y, **params): the correct gradients
-    loss: Callable = mse_loss    # loss(X, Y, **params): what both differentiate
-    kind: str = 'two_layer'      # 'two_layer', 'classifier' or 'tied'
+    """A backpropagation bug next to the right gradient, on a small problem
+
+    - why: why the wrong version is wrong
+    - wrong: wrong(X, Y, **params), the buggy gradients
+    - right: right(X, Y, **params), the correct gradients
+    - loss: loss(X, Y, **params), what both differentiate
+    - kind: the problem, 'two_layer', 'classifier' or 'tied'
+    """
+    why: str
+    wrong: Callable
+    right: Callable = backprop
+    loss: Callable = mse_loss
+    kind: str = 'two_layer'
 
 def random_problem(kind='two_layer', B=7, m=3, p=5, n=2, seed=0,
                    dtype=np.float64):
@@ -222,3 +230,47 @@ MISTAKES = {
         "output k reaches unit j through W_h[j, k]: dL/dH = delta_o W_h^T",
         delta_not_through_W),
 }
+
+# %% ../nbs/09_mistakes.ipynb #e9d0c001
+_ARRAYS = {
+    'X': ('np.ndarray', "inputs, shape (B, m)"),
+    'Y': ('np.ndarray', "targets, shape (B, n)"),
+    'W_i': ('np.ndarray', "weights leaving the input layer, shape (m, p)"),
+    'b_i': ('np.ndarray', "bias leaving the input layer, shape (p,)"),
+    'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
+    'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
+    'H': ('np.ndarray', "hidden activations, shape (B, p)"),
+    'delta_h': ('np.ndarray', "δ_h = ∂L/∂Z_h, shape (B, p)"),
+    'delta_o': ('np.ndarray', "δ_o = ∂L/∂Z_o, shape (B, n)"),
+}
+_KINDS = {   # each kind of problem's parameters, as random_problem draws them
+    'two_layer': _ARRAYS,
+    'classifier': {**_ARRAYS, 'y': ('np.ndarray', "class labels in [0, n), shape (B,)")},
+    'tied': {**_ARRAYS, 'Y': ('np.ndarray', "the targets: X itself, shape (B, m)"),
+             'W': ('np.ndarray', "the tied weights, shape (m, p): X W encodes, H Wᵀ decodes"),
+             'b_h': ('np.ndarray', "the decoder's bias, shape (m,)")},
+}
+_PROBLEM = {
+    'mistake': ('Mistake', "an entry of MISTAKES"),
+    'kind': ('str', "the problem: 'two_layer', 'classifier' or 'tied'"),
+    'B': ('int', "the batch size"),
+    'm': ('int', "inputs"),
+    'p': ('int', "hidden units"),
+    'n': ('int', "outputs, or classes (for 'tied': unused, the outputs are the m inputs)"),
+    'seed': ('int', "seed of the random problem"),
+    'dtype': ('type', "np.float32 or np.float64"),
+}
+
+def _document_gallery():
+    "help() for every function of the gallery: its parameters, from the tables above"
+    grads = ('dict', "parameter name → its gradient, as this code computes it")
+    for mistake in MISTAKES.values():
+        arrays = _KINDS[mistake.kind]
+        document(mistake.loss, arrays, ('float', "the loss, a mean"))
+        for f in (mistake.wrong, mistake.right): document(f, arrays, grads)
+    document(forward, _ARRAYS, ('tuple', "(H, O), of shapes (B, p) and (B, n)"))
+    document(gradients, _ARRAYS, ('dict', "W_i, b_i, W_h, b_h → their gradients"))
+    document(random_problem, _PROBLEM, ('tuple', "(X, Y, params): params a dict"))
+    document(check_mistake, _PROBLEM, ('tuple', "(wrong's report, right's report)"))
+
+_document_gallery()

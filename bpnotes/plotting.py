@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mlp import MLP
+
 # %% auto #0
 __all__ = ['draw_network', 'draw_delta_reuse', 'draw_weights_and_grads']
 
@@ -70,18 +72,50 @@ def _draw_unit(ax, x, y, r, fill, text):
     ax.text(x, y, text, ha='center', va='center', fontsize=11, zorder=4)
 
 def draw_network(
-    sizes=(3, 5, 2),    # units per layer, input first: (m, p, n)
-    ax=None,            # matplotlib Axes to draw on; a new figure when None
-    edge_colors=None,   # {(layer, j, k): colour} for W[j, k] of a layer
-    node_colors=None,   # {(layer, i): colour} to fill unit i of a layer
-    edge_labels=None,   # {(layer, j, k): text, or (math, code)}
-    edge_values=None,   # an array per layer: colours edges by size
-    cmap='viridis',     # colour map for edge_values
-    loss=False,         # also draw the loss, fed by every output
-    columns=True,       # name the columns: input, hidden, output (and loss)
-    faint=False,        # draw every edge that is not highlighted in a faint grey
-):
-    "Draw a dense network, every unit, weight and bias labelled in bpnotes' notation; the Axes"
+    sizes:tuple=(3, 5, 2),
+    ax:object=None,
+    edge_colors:dict | None=None,
+    node_colors:dict | None=None,
+    edge_labels:dict | None=None,
+    edge_values:list | None=None,
+    cmap:str='viridis',
+    loss:bool=False,
+    columns:bool=True,
+    faint:bool=False,
+)->object:
+    """Draw a dense network, every unit, weight and bias labelled in bpnotes' notation; the Axes
+
+    Parameters
+    ----------
+    sizes : tuple
+        units per layer, input first: (m, p, n)
+    ax : object
+        a matplotlib Axes to draw on; a new figure when None
+    edge_colors : dict | None
+        {(layer, j, k): colour}
+        for the weight W[j, k] of a layer
+    node_colors : dict | None
+        {(layer, i): colour}
+        to fill unit i of a layer
+    edge_labels : dict | None
+        {(layer, j, k): text, or (math, code)}
+    edge_values : list | None
+        an array per layer:
+        colours the edges by size
+    cmap : str
+        the colour map for edge_values
+    loss : bool
+        also draw the loss, fed by every output
+    columns : bool
+        name the columns: input, hidden, output (and loss)
+    faint : bool
+        draw every edge not highlighted in a faint grey
+
+    Returns
+    -------
+    object
+        the matplotlib Axes drawn on
+    """
     import matplotlib.pyplot as plt   # here, so that importing bpnotes does not load it
     edge_colors, node_colors = edge_colors or {}, node_colors or {}
     edge_labels = edge_labels or {}
@@ -146,11 +180,26 @@ def _tail_regions(ax, y_h, y_o, dx):
     return top, low
 
 def draw_delta_reuse(
-    sizes=(3, 5, 2),  # units per layer of the notes' network: (m, p, n)
-    unit=3,           # the hidden unit whose routes are drawn, counted from 0
-    ax=None,          # matplotlib Axes to draw on; a new figure when None
-):
-    "The idea of backprop: the routes from every weight into one hidden unit share one tail, δ"
+    sizes:tuple=(3, 5, 2),
+    unit:int=3,
+    ax:object=None,
+)->object:
+    """The idea of backprop: the routes from every weight into one hidden unit share one tail, δ
+
+    Parameters
+    ----------
+    sizes : tuple
+        units per layer of the notes' network: (m, p, n)
+    unit : int
+        the hidden unit whose routes are drawn, counted from 0
+    ax : object
+        a matplotlib Axes to draw on; a new figure when None
+
+    Returns
+    -------
+    object
+        the matplotlib Axes drawn on
+    """
     m, p, n = sizes
     j, dx = unit, 3.0
     heads = {(0, q, j): _HEADS[q % len(_HEADS)] for q in range(m)}
@@ -177,11 +226,29 @@ def draw_delta_reuse(
 
 # %% ../nbs/plotting.ipynb #f7f06a98
 def draw_weights_and_grads(
-    net,       # a small MLP
-    X, y,      # the data whose loss the gradients are taken of
-    ax=None,   # matplotlib Axes to draw on; a new figure when None
-):
-    "draw_network with every edge labelled w over ∂L/∂w and coloured by |∂L/∂w|"
+    net:MLP,
+    X:np.ndarray,
+    y:np.ndarray,
+    ax:object=None,
+)->object:
+    """draw_network with every edge labelled w over ∂L/∂w and coloured by |∂L/∂w|
+
+    Parameters
+    ----------
+    net : MLP
+        a small network: every weight gets a label
+    X : np.ndarray
+        the inputs whose loss the gradients are taken of
+    y : np.ndarray
+        their targets, as net.loss_and_grads takes them
+    ax : object
+        a matplotlib Axes to draw on; a new figure when None
+
+    Returns
+    -------
+    object
+        the matplotlib Axes drawn on
+    """
     _, grads = net.loss_and_grads(X, y)
     labels = {(layer, j, k): f'{W[j, k]:+.2f}\n{dW[j, k]:+.3f}'
               for layer, ((W, _), (dW, _)) in enumerate(zip(net.params, grads))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import check_labels
+from .checks import check_labels, document
 from .loss import LOSSES, get_loss
 from .single_value import get_activation, sigmoid
 
@@ -22,12 +22,8 @@ class Node:
     "A value, the nodes it was computed from, and a VJP for each of them"
     __array_ufunc__ = None   # numpy defers to the operators below: X @ W works
 
-    def __init__(
-        self,
-        value,        # a number or an array: the value of this node
-        parents=(),   # the nodes it was computed from
-        vjps=(),      # one per parent: ∂L/∂self ↦ its share of ∂L/∂parent
-    ):
+    def __init__(self, value, parents=(), vjps=()):
+        "A node holding value, computed from parents"
         value = np.asarray(value)
         self.value = value if value.dtype.kind == 'f' else value.astype(float)
         self.parents, self.vjps, self.grad = tuple(parents), tuple(vjps), None
@@ -56,9 +52,7 @@ class Node:
     def __repr__(self):
         return f"Node(shape={self.value.shape}, parents={len(self.parents)})"
 
-def topological_order(
-    root:Node,   # the node to differentiate, usually the loss
-)->list:
+def topological_order(root:Node)->list:
     "Every node root depends on, each after all of its parents; root last"
     order, seen = [], set()
     def visit(node):
@@ -138,11 +132,7 @@ def activate(x, phi='tanh'):
     return _node(out, (x, lambda G: G * act.grad_from_output(out)))
 
 # %% ../nbs/07_cost.ipynb #928646e5
-def build_loss(
-    out,          # the network's outputs, a Node (logits for cross-entropy)
-    y,            # targets: (B, n) for mse and binary, (B,) labels for softmax
-    loss='mse',   # 'mse', 'softmax_cross_entropy' or 'binary_cross_entropy'
-)->Node:
+def build_loss(out:Node, y, loss='mse')->Node:
     "The loss node, built from the operations above (a mean, as in section 2)"
     loss, Z = get_loss(loss), _value(out)
     if loss is not LOSSES['softmax_cross_entropy'] and np.shape(y) != Z.shape:
@@ -159,14 +149,8 @@ def build_loss(
     log_sum = log(sum_over(exp(shifted), axis=1))
     return sum_over(log_sum - sum_over(shifted * onehot, axis=1)) * (1 / len(Z))
 
-def reverse_mode_grads(
-    X,                # inputs, shape (B, sizes[0]): a constant
-    params,           # [(W_1, b_1), …, (W_D, b_D)], W shaped (fan_in, fan_out)
-    y,                # targets, as for build_loss
-    phi='tanh',       # hidden activation φ
-    psi='identity',   # output activation ψ
-    loss='mse',       # the loss, as for build_loss
-)->tuple:
+def reverse_mode_grads(X, params, y, phi='tanh', psi='identity',
+                       loss='mse')->tuple:
     "(L, [(∂L/∂W_l, ∂L/∂b_l)]): build the graph forward, walk it backward"
     get_loss(loss, psi)                     # a cross-entropy needs ψ = identity
     leaves = [(Node(W), Node(b)) for W, b in params]
@@ -175,3 +159,34 @@ def reverse_mode_grads(
         A = activate(A @ W + b, psi if layer == len(leaves) else phi)
     root = build_loss(A, y, loss).backward()
     return float(root.value), [(W.grad, b.grad) for W, b in leaves]
+
+# %% ../nbs/07_cost.ipynb #cost0doc
+_OPERANDS = {
+    'value': ('np.ndarray | float', "a number or an array: the value of this node"),
+    'parents': ('tuple', "the nodes it was computed from"),
+    'vjps': ('tuple', "one per parent: ∂L/∂self ↦ its share of ∂L/∂parent"),
+    'root': ('Node', "the node to differentiate, usually the loss"),
+    'x': ('Node | np.ndarray', "an operand: a Node, or an array taken as a constant"),
+    'y': ('Node | np.ndarray', "the other operand, the same"),
+    'axis': ('int | None', "the axis to sum along; None: every entry"),
+    'phi': ('str', "an activation of section 1, by name"),
+}
+_NETWORK = {
+    'out': ('Node', "the network's outputs (logits for the cross-entropies)"),
+    'X': ('np.ndarray', "inputs, shape (B, sizes[0]): a constant"),
+    'params': ('list', "[(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape (fan_in, fan_out)"),
+    'y': ('np.ndarray', "targets: (B, n) numbers for mse and binary_cross_entropy, "
+                        "(B,) labels for softmax_cross_entropy"),
+    'phi': ('str', "the hidden activation φ, by name"),
+    'psi': ('str', "the output activation ψ, by name"),
+    'loss': ('str', "'mse', 'softmax_cross_entropy' or 'binary_cross_entropy'"),
+}
+_NODE = ('Node', "the result, with a VJP for each operand that is a node")
+document(Node.__init__, _OPERANDS, None)
+document(Node.backward, _OPERANDS, ('Node', "self, every node's grad filled in"))
+document(topological_order, _OPERANDS, ('list', "the nodes, parents first, root last"))
+document(negative, _OPERANDS, ('Node | np.ndarray', "−x: a node when x is one"))
+for _op in (add, multiply, matmul, sum_over, exp, log, softplus, activate):
+    document(_op, _OPERANDS, _NODE)
+document(build_loss, _NETWORK, ('Node', "the loss: a mean, one number"))
+document(reverse_mode_grads, _NETWORK, ('tuple', "(L, [(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D])"));

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .checks import redirect
+from .checks import document, redirect
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'pre_activation', 'output_value', 'd_output_d_weight', 'd_output_d_bias', 'Activation', 'sigmoid',
@@ -41,10 +41,15 @@ def d_output_d_bias(h, W_h, b_h, l, k, psi='identity'):
 
 # %% ../nbs/00_single_value.ipynb #9b964b03
 class Activation(NamedTuple):
-    "An elementwise activation ψ, with its slope written through a = ψ(z)"
+    """An elementwise activation, φ or ψ, its slope computed from its output
+
+    - name: its name in ACTIVATIONS
+    - fn: z ↦ ψ(z)
+    - grad_from_output: a = ψ(z) ↦ ψ'(z)
+    """
     name: str
-    fn: Callable                 # z ↦ ψ(z)
-    grad_from_output: Callable   # a = ψ(z) ↦ ψ'(z)
+    fn: Callable
+    grad_from_output: Callable
 
     def __call__(self, z): return self.fn(z)
     def derivative(self, z):
@@ -65,9 +70,7 @@ ACTIVATIONS = {act.name: act for act in [
 ]}
 
 # %% ../nbs/00_single_value.ipynb #56221198
-def get_activation(
-    activation:str|Activation,  # a name in ACTIVATIONS, or an Activation
-)->Activation:
+def get_activation(activation:str | Activation)->Activation:
     "The Activation of that name, with an error that lists the valid names"
     if isinstance(activation, Activation): return activation
     if not isinstance(activation, str):
@@ -91,3 +94,31 @@ __getattr__ = redirect(__name__, {
     'shapes': 'bpnotes.checks', 'numeric_grad': 'bpnotes.gradcheck', 'rel_error': 'bpnotes.gradcheck',
     'central_differences': 'bpnotes.gradcheck', 'DEFAULT_EPS': 'bpnotes.gradcheck',
     'f_nudged': 'bpnotes.gradcheck'})
+
+# %% ../nbs/00_single_value.ipynb #a0d0c001
+_MEANINGS = {
+    'h': ('np.ndarray', "one row of hidden activations, shape (p,)"),
+    'W': ('np.ndarray', "a layer's weights, shape (p, n)"),
+    'b': ('np.ndarray', "its bias, shape (n,)"),
+    'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
+    'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
+    'k': ('int', "an output unit, 0 … n − 1"),
+    'l': ('int', "the output unit o_l whose derivative is taken"),
+    'j': ('int', "a hidden unit, 0 … p − 1: the weight is W_h[j, k]"),
+    'psi': ('str | Activation', "the output activation ψ: a name in ACTIVATIONS, or an Activation"),
+    'z': ('np.ndarray', "pre-activations, any shape"),
+    'activation': ('str | Activation', "a name in ACTIVATIONS, or an Activation"),
+    'f': ('Callable', "a scalar function of x"),
+    'x': ('np.ndarray', "the point; not changed"),
+    'index': ('tuple | int', "the entry of x to move"),
+    'eps': ('float', "the step ε"),
+}
+document(pre_activation, _MEANINGS, ('float', "(z_o)_k, the pre-activation of unit k"))
+document(output_value, _MEANINGS, ('float', "o_k = ψ((z_o)_k)"))
+document(d_output_d_weight, _MEANINGS, ('float', "∂o_l/∂W_h[j, k]"))
+document(d_output_d_bias, _MEANINGS, ('float', "∂o_l/∂b_h[k]"))
+document(Activation.__call__, _MEANINGS, ('np.ndarray', "ψ(z), shaped like z"))
+document(Activation.derivative, _MEANINGS, ('np.ndarray', "ψ'(z), shaped like z"))
+document(sigmoid, _MEANINGS, ('np.ndarray', "σ(z), shaped like z"))
+document(get_activation, _MEANINGS, ('Activation', "the Activation"))
+document(central_difference, _MEANINGS, ('float', "the estimate of ∂f/∂x[index]"))

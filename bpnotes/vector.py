@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import shapes
-from .loss import get_loss
-from .single_value import get_activation
+from .checks import document, shapes
+from .loss import Loss, get_loss
+from .single_value import Activation, get_activation
 
 # %% auto #0
 __all__ = ['dense', 'output_delta', 'weight_grad', 'bias_grad', 'output_layer_grads', 'output_jacobian',
@@ -60,3 +60,27 @@ def notes_output_layer_grads(H, W_h, b_h, psi='identity'):
     psi = get_activation(psi)
     dO_dZ = psi.grad_from_output(psi(dense(H, W_h, b_h)))
     return weight_grad(H, dO_dZ), bias_grad(dO_dZ)
+
+# %% ../nbs/02_vector_case.ipynb #a2d0c001
+_MEANINGS = {
+    'A': ('np.ndarray', "the layer's inputs, shape (B, fan_in)"),
+    'W': ('np.ndarray', "its weights, shape (fan_in, fan_out)"),
+    'b': ('np.ndarray', "its bias, shape (fan_out,)"),
+    'dL_dO': ('np.ndarray', "∂L/∂O, shape (B, n)"),
+    'O': ('np.ndarray', "the outputs ψ(Z_o), shape (B, n)"),
+    'delta': ('np.ndarray', "δ = ∂L/∂Z of the layer, shape (B, fan_out)"),
+    'H': ('np.ndarray', "hidden activations, shape (B, p)"),
+    'h': ('np.ndarray', "one row of hidden activations, shape (p,)"),
+    'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
+    'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
+    'Y': ('np.ndarray', "targets: (B, n) numbers, or (B,) labels for softmax"),
+    'psi': ('str | Activation', "the output activation ψ, by name or an Activation"),
+    'loss': ('str | Loss', "a name in LOSSES, or a Loss"),
+}
+document(dense, _MEANINGS, ('np.ndarray', "Z, shape (B, fan_out)"))
+document(output_delta, _MEANINGS, ('np.ndarray', "δ_o, shape (B, n)"))
+document(weight_grad, _MEANINGS, ('np.ndarray', "∂L/∂W, shape (fan_in, fan_out)"))
+document(bias_grad, _MEANINGS, ('np.ndarray', "∂L/∂b, shape (fan_out,)"))
+document(output_layer_grads, _MEANINGS, ('tuple', "(∂L/∂W_h, ∂L/∂b_h)"))
+document(output_jacobian, _MEANINGS, ('np.ndarray', "J, shape (n, p, n)"))
+document(notes_output_layer_grads, _MEANINGS, ('tuple', "the notes' wrong (∂L/∂W_h, ∂L/∂b_h)"))

@@ -307,9 +307,11 @@ def test_forward_returns_fresh_arrays():
 
 def test_the_package_exports_the_names_users_need():
     import bpnotes
-    from bpnotes import MLP as M, check_grads, check_mlp, fit
+    from bpnotes import MLP as M, check_backprop, check_grads, check_mlp, fit
+    from bpnotes.diagnosis import check_backprop as in_its_module
     assert M is MLP and callable(check_grads) and callable(check_mlp) and callable(fit)
-    assert set(bpnotes.__all__) == {"MLP", "check_grads", "check_mlp", "fit"}
+    assert check_backprop is in_its_module
+    assert set(bpnotes.__all__) == {"MLP", "check_backprop", "check_grads", "check_mlp", "fit"}
 
 
 @pytest.mark.parametrize("old, name, new", [

@@ -8,7 +8,9 @@ from importlib.metadata import entry_points
 import pytest
 
 import bpnotes.cli as cli
-from bpnotes.cli import derivation_checks, main
+import bpnotes.derivations as derivations
+from bpnotes.cli import main
+from bpnotes.derivations import derivation_checks
 from conftest import ROOT
 
 
@@ -23,8 +25,8 @@ def test_check_passes_and_prints_the_table(capsys):
 
 
 def test_check_fails_with_status_1_when_a_derivation_is_wrong(monkeypatch, capsys):
-    right = cli.output_layer_grads
-    monkeypatch.setattr(cli, "output_layer_grads", lambda *args: tuple(2 * g for g in right(*args)))   # off by 2
+    right = derivations.output_layer_grads
+    monkeypatch.setattr(derivations, "output_layer_grads", lambda *args: tuple(2 * g for g in right(*args)))  # off by 2
     assert main(["check", "--seed", "7"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
@@ -73,6 +75,9 @@ def test_train_digits_reaches_95_percent_and_evaluate_agrees(capsys, tmp_path):
     (["evaluate"], "the following arguments are required: model"),
     (["evaluate", "/no/such/file.npz"], "no such file: '/no/such/file.npz'"),
     (["evaluate", "README.md"], "is not a network written by MLP.save: it is not an .npz archive"),
+    (["grade"], "the following arguments are required: file"),
+    (["grade", "/no/such/answers.py"], "no such file: '/no/such/answers.py'"),
+    (["grade", "README.md"], "grade takes a .py file; got 'README.md'"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "the following arguments are required"),
 ])
@@ -87,11 +92,13 @@ def test_bad_arguments_get_one_line_and_exit_2(argv, words, capsys, monkeypatch)
 
 
 def test_help_describes_every_option_with_its_default(capsys):
-    for argv, words in [(["--help"], ["check", "train", "evaluate", "--version"]),
+    for argv, words in [(["--help"], ["check", "train", "evaluate", "grade", "--version"]),
                         (["train", "--help"], ["--data", "--hidden", "--activation", "--epochs", "--lr",
                                                "--batch-size", "--seed", "--plot", "--save", "--quiet"]),
                         (["check", "--help"], ["--seed", "--quiet"]),
-                        (["evaluate", "--help"], ["model", "--data", "--quiet"])]:
+                        (["evaluate", "--help"], ["model", "--data", "--quiet"]),
+                        (["grade", "--help"], ["file", "d_output_d_hidden", "dL_db_h", "dL_dW_h", "dL_dX",
+                                               "Exit status 0"])]:
         assert main(argv) == 0
         out = " ".join(capsys.readouterr().out.split())       # argparse wraps lines: compare words
         assert all(w in out for w in words), out
@@ -118,8 +125,8 @@ def test_quiet_prints_the_result_line_only(capsys):
 
 
 def test_quiet_check_still_shows_a_failure(monkeypatch, capsys):
-    right = cli.output_layer_grads
-    monkeypatch.setattr(cli, "output_layer_grads", lambda *args: tuple(2 * g for g in right(*args)))
+    right = derivations.output_layer_grads
+    monkeypatch.setattr(derivations, "output_layer_grads", lambda *args: tuple(2 * g for g in right(*args)))
     assert main(["check", "--seed", "7", "--quiet"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) >= 2 and all("FAIL" in line for line in out[:-1]) and "checks passed" in out[-1]
@@ -171,20 +178,37 @@ def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
 
 
 def test_ctrl_c_ends_with_a_one_line_summary_and_the_plot_so_far(tmp_path):
-    "A real SIGINT to a real training run: one line on stderr after the progress, status 130, the plot saved"
+    """A real SIGINT to a real training run: one line on stderr after the progress, status 130, the plot saved.
+
+    A test run started as a background job of a non-interactive shell inherits SIGINT ignored, and so would the
+    child: Python then installs no KeyboardInterrupt handler and the run trains on to the end. So the child starts
+    with SIGINT restored to its default, as in a terminal; and if it does not stop, it is killed and the test fails."""
     import signal
-    import time
+    import threading
     plot = tmp_path / "so_far.png"
+    default_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if os.name == "posix" else None
     proc = subprocess.Popen([sys.executable, "-m", "bpnotes", "train", "--data", "spiral", "--epochs", "100000",
-                             "--plot", str(plot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    while len(lines) < 3:                                    # three epochs done, one line each
-        line = proc.stderr.readline()
-        assert line, "the run ended before it was interrupted"
-        lines.append(line)
-    proc.send_signal(signal.SIGINT)
-    err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130
+                             "--plot", str(plot)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    watchdog = threading.Timer(120, proc.kill)               # never hang on readline: kill a run that stalls
+    watchdog.start()
+    try:
+        lines = []
+        while len(lines) < 3:                                # three epochs done, one line each
+            line = proc.stderr.readline()
+            assert line, "the run ended (or was killed after 120 s) before it was interrupted"
+            lines.append(line)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the run did not stop within 60 s of SIGINT: is SIGINT ignored in the child?")
+        assert proc.returncode == 130, err[-500:]
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     summary = err.strip().splitlines()[-1]
     assert re.fullmatch(r"interrupted during epoch \d+ of 100000; after epoch \d+: loss [\d.]+, "
                         r"test accuracy [\d.]+%; the curves so far are in .*so_far\.png", summary), summary
@@ -212,3 +236,81 @@ def test_the_console_script_is_installed():
     assert result.returncode == 0 and "test accuracy" in result.stdout
     result = subprocess.run([exe, "train", "--lr", "-2"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+# ---- bpnotes grade: a student's file of answers ----
+
+RIGHT = """
+import numpy as np
+
+def dL_db_h(O, Y):
+    return 2 * (O - Y).sum(axis=0) / O.size
+
+def dL_dW_h(H, W_h, b_h, Y):
+    return 2 / Y.size * H.T @ (H @ W_h + b_h - Y)
+"""
+TRANSPOSED = """
+def dL_dW_h(H, W_h, b_h, Y):
+    return 2 / Y.size * (H @ W_h + b_h - Y).T @ H
+"""
+STUB = """
+def dL_dX(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    ...
+"""
+
+
+def answers(tmp_path, *parts, name="answers.py"):
+    "A file of answers made of the parts given (a later definition replaces an earlier one)"
+    path = tmp_path / name
+    path.write_text("\n".join(parts))
+    return str(path)
+
+
+def test_grade_passes_a_file_of_right_answers_with_status_0(tmp_path, capsys):
+    assert main(["grade", answers(tmp_path, RIGHT)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": passed") == 2 and "FAILED" not in out
+    assert out.strip().splitlines()[-1] == "2 of 2 answers passed; not in the file: d_output_d_hidden, dL_dX"
+
+
+def test_grade_fails_a_wrong_answer_with_status_1_and_names_the_slip(tmp_path, capsys):
+    assert main(["grade", answers(tmp_path, RIGHT, TRANSPOSED)]) == 1
+    out = capsys.readouterr().out
+    assert "dL_db_h (section 2, exercise 1): passed" in out
+    assert "dL_dW_h (section 3, exercise 1): FAILED" in out and "diagnosis: missing transpose" in out
+    assert "the gradient has shape (3, 5) but the parameter has shape (5, 3)" in out
+    assert "see https://bpnotes.github.io/bpnotes/vector_case.html#weight_grad" in out
+    assert "1 of 2 answers passed" in out and max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_grade_counts_an_unfilled_stub_as_not_passed(tmp_path, capsys):
+    assert main(["grade", answers(tmp_path, RIGHT, STUB)]) == 1
+    out = capsys.readouterr().out
+    assert "dL_dX (section 4, exercise 1): not implemented yet (it returned None)" in out
+    assert "Traceback" not in out and "2 of 3 answers passed" in out
+
+
+def test_grade_reports_a_file_that_does_not_run_in_one_line_with_status_1(tmp_path, capsys):
+    assert main(["grade", answers(tmp_path, RIGHT, "def dL_dX(:\n")]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "does not run: SyntaxError" in err[0] and captured.out == ""
+
+
+def test_grade_refuses_a_file_without_exercise_functions_and_lists_them(tmp_path, capsys):
+    assert main(["grade", answers(tmp_path, "def dl_db_h(O, Y):\n    return O")]) == 2     # the name is wrong
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "defines none of the exercise functions" in err[0]
+    for signature in ["d_output_d_hidden(h, W_h, b_h, l, j, psi)", "dL_db_h(O, Y)", "dL_dW_h(H, W_h, b_h, Y)",
+                      "dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)"]:
+        assert signature in err[0]
+
+
+def test_grade_in_a_new_process_keeps_its_exit_statuses(tmp_path):
+    "python -m bpnotes grade, as a student runs it: 0, 1 and 2, and main code of the file not run"
+    right = answers(tmp_path, RIGHT, "if __name__ == '__main__':\n    raise SystemExit('ran')", name="right.py")
+    wrong = answers(tmp_path, RIGHT, TRANSPOSED, name="wrong.py")
+    empty = answers(tmp_path, "x = 1", name="empty.py")
+    statuses = [subprocess.run([sys.executable, "-m", "bpnotes", "grade", file], capture_output=True, text=True,
+                               timeout=120).returncode for file in (right, wrong, empty)]
+    assert statuses == [0, 1, 2]

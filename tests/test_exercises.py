@@ -1,0 +1,278 @@
+"""Exercises to hand in (issue 20, part 3): each grader passes a right answer with no diagnosis, fails each wrong
+answer the section pages show (and more) and names its slip, and says "not implemented yet" for a stub; on non-square
+shapes, with batches of 7 rows and of one.
+
+The right answers here are written with plain numpy, independently of the package; the wrong ones are the right ones
+with one slip made by hand."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+import docs_check as dc
+from bpnotes.diagnosis import SLIPS
+from bpnotes.exercises import (EXERCISE_SLIPS, EXERCISES, VOCABULARY, ExerciseReport, grade_answers,
+                               grade_d_output_d_hidden, grade_dL_db_h, grade_dL_dW_h, grade_dL_dX,
+                               input_grad_with_slip)
+from bpnotes.gradcheck import numeric_grad, two_layer_problem
+from bpnotes.layers import two_layer_loss
+from conftest import NBS
+
+sigmoid = lambda z: 1 / (1 + np.exp(-z))
+ACT = {'tanh': np.tanh, 'sigmoid': sigmoid, 'relu': lambda z: np.maximum(z, 0), 'identity': lambda z: z}
+SLOPE = {'tanh': lambda z: 1 - np.tanh(z) ** 2, 'sigmoid': lambda z: sigmoid(z) * (1 - sigmoid(z)),
+         'relu': lambda z: (np.asarray(z) > 0) * 1.0, 'identity': lambda z: np.ones_like(z)}
+GRAD_FROM_OUTPUT = {'tanh': lambda a: 1 - a ** 2, 'sigmoid': lambda a: a * (1 - a), 'relu': lambda a: (a > 0) * 1.0,
+                    'identity': lambda a: np.ones_like(a)}     # a slope from the activation a, as backprop takes it
+NAMED_SLIPS = set(SLIPS) | set(EXERCISE_SLIPS)       # the names made by making a slip, not read off the numbers
+
+
+# ---- right answers, written from the formulas of the pages ----
+
+def d_output_d_hidden(h, W_h, b_h, l, j, psi='identity'):
+    return float(SLOPE[psi](h @ W_h[:, l] + b_h[l])) * W_h[j, l]
+
+
+def dL_db_h(O, Y):
+    return 2 * (O - Y).sum(axis=0) / O.size
+
+
+def dL_dW_h(H, W_h, b_h, Y):
+    return 2 / Y.size * H.T @ (H @ W_h + b_h - Y)
+
+
+def deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss):
+    "(Z_h, H, Z_o, O, ∂L/∂O) of the notes' network"
+    Z_h = X @ W_i + b_i
+    H = ACT[phi](Z_h)
+    Z_o = H @ W_h + b_h
+    O = ACT[psi](Z_o)
+    if loss == 'mse':
+        dL_dO = 2 * (O - Y) / O.size
+    else:                                     # softmax cross-entropy on logits
+        P = np.exp(Z_o - Z_o.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        dL_dO = (P - np.eye(O.shape[1])[Y]) / len(Y)
+    return Z_h, H, Z_o, O, dL_dO
+
+
+def dL_dX(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    Z_h, H, Z_o, O, dL_dO = deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+    delta_o = dL_dO * SLOPE[psi](Z_o)
+    return (delta_o @ W_h.T * SLOPE[phi](Z_h)) @ W_i.T
+
+
+RIGHT = {'d_output_d_hidden': d_output_d_hidden, 'dL_db_h': dL_db_h, 'dL_dW_h': dL_dW_h, 'dL_dX': dL_dX}
+SIZED = {'dL_db_h', 'dL_dW_h', 'dL_dX'}          # the graders that take a batch size
+
+
+# ---- wrong answers: one slip each, and what the report must name ----
+
+def input_grad(slope_o=None, slope_h=None, dL_dO_times=1.0, through_W_h=True, last_transposed=True):
+    "A dL_dX with the slopes, the factor on ∂L/∂O, or a step back changed"
+    def answer(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+        Z_h, H, Z_o, O, dL_dO = deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+        delta_o = dL_dO * dL_dO_times * (slope_o or (lambda Z, A, phi, psi: SLOPE[psi](Z)))(Z_o, O, phi, psi)
+        back = delta_o @ (W_h.T if through_W_h else np.ones(W_h.T.shape))
+        delta_h = back * (slope_h or (lambda Z, A, phi, psi: SLOPE[phi](Z)))(Z_h, H, phi, psi)
+        return delta_h @ W_i.T if last_transposed else delta_h @ W_i
+    return answer
+
+
+WRONG = {
+    'd_output_d_hidden': [
+        ("the slope left out (section 1's page)", lambda h, W_h, b_h, l, j, psi: W_h[j, l],
+         {"forgot psi'", 'constant factor'}),
+        ("the slope at o_l, not at (z_o)_l",
+         lambda h, W_h, b_h, l, j, psi: float(SLOPE[psi](ACT[psi](h @ W_h[:, l] + b_h[l]))) * W_h[j, l],
+         {"phi'(a) for phi'(z)", 'constant factor'}),
+        ("every output's route added",
+         lambda h, W_h, b_h, l, j, psi: sum(d_output_d_hidden(h, W_h, b_h, k, j, psi) for k in range(W_h.shape[1])),
+         {'every output summed'}),
+        ("the wrong sign", lambda *args: -d_output_d_hidden(*args), {'sign flipped'}),
+    ],
+    'dL_db_h': [
+        ("1/B where 1/(B·n) belongs (section 2's page)", lambda O, Y: 2 * (O - Y).sum(axis=0) / len(O),
+         {'factor n'}),
+        ("δ_o not summed over the rows", lambda O, Y: 2 * (O - Y) / O.size, {'bias not summed'}),
+        ("a sum over the rows, no mean", lambda O, Y: 2 * (O - Y).sum(axis=0) / O.shape[1],
+         {'sum instead of mean', 'factor B'}),
+        ("the mean's 1/B taken twice (a 1/B factor)", lambda O, Y: dL_db_h(O, Y) / len(O), {'factor 1/B'}),
+        ("y − o for o − y", lambda O, Y: dL_db_h(Y, O), {'sign flipped'}),
+    ],
+    'dL_dW_h': [
+        ("δ_oᵀH, transposed (section 3's page)", lambda H, W_h, b_h, Y: 2 / Y.size * (H @ W_h + b_h - Y).T @ H,
+         {'missing transpose', 'transposed'}),
+        ("a 1/B factor", lambda H, W_h, b_h, Y: dL_dW_h(H, W_h, b_h, Y) / len(H), {'factor 1/B'}),
+        ("the 2 of the square left out", lambda *args: dL_dW_h(*args) / 2, {'factor 1/2'}),
+        ("a sum over the rows, no mean", lambda H, W_h, b_h, Y: len(H) * dL_dW_h(H, W_h, b_h, Y),
+         {'sum instead of mean', 'factor B'}),
+    ],
+    'dL_dX': [
+        ("φ and ψ swapped (section 4's page): φ's slope formula from O, ψ's from H",
+         input_grad(slope_o=lambda Z, A, phi, psi: GRAD_FROM_OUTPUT[phi](A),
+                    slope_h=lambda Z, A, phi, psi: GRAD_FROM_OUTPUT[psi](A)),
+         {'phi and psi swapped'}),
+        ("φ and ψ swapped, each slope at its Z",
+         input_grad(slope_o=lambda Z, A, phi, psi: SLOPE[phi](Z), slope_h=lambda Z, A, phi, psi: SLOPE[psi](Z)),
+         {'phi and psi swapped'}),
+        ("φ' left out of δ_h", input_grad(slope_h=lambda Z, A, phi, psi: 1.0),
+         {"forgot phi'", 'phi and psi swapped'}),             # with ψ = identity, the same numbers
+        ("φ' taken at H = φ(Z_h)", input_grad(slope_h=lambda Z, A, phi, psi: SLOPE[phi](A)),
+         {"phi'(a) for phi'(z)"}),
+        ("the sum over the rows, no mean", input_grad(dL_dO_times=7.0), {'sum instead of mean', 'factor B'}),
+        ("a 1/B factor", lambda *args: dL_dX(*args) / 7, {'factor 1/B'}),
+        ("δ_o not sent back through W_hᵀ", input_grad(through_W_h=False), {'delta not through W^T'}),
+        ("the result transposed", lambda *args: dL_dX(*args).T, {'transposed'}),
+    ],
+}
+GRADERS = {'d_output_d_hidden': grade_d_output_d_hidden, 'dL_db_h': grade_dL_db_h, 'dL_dW_h': grade_dL_dW_h,
+           'dL_dX': grade_dL_dX}
+CASES = [(name, what, wrong, named) for name, rows in WRONG.items() for what, wrong, named in rows]
+
+
+def lines_fit(report):
+    return max(len(line) for line in str(report).splitlines()) <= 80
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_right_answer_passes_with_no_diagnosis(name, seed):
+    for B in ((7, 1) if name in SIZED else (None,)):
+        report = GRADERS[name](RIGHT[name], seed=seed, **({} if B is None else {'B': B}))
+        assert report.ok and report.verdict == 'passed' and report.diagnosis is None, str(report)
+        assert report.check.ok and report.reference_error <= 1e-10
+        assert str(report).startswith(f"{name} ({EXERCISES[name].where}): passed") and lines_fit(report)
+
+
+@pytest.mark.parametrize("name, what, wrong, named", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_a_wrong_answer_fails_and_its_slip_is_named(name, what, wrong, named):
+    report = GRADERS[name](wrong)
+    assert not report.ok and report.verdict == 'failed'
+    assert report.diagnosis is not None and report.diagnosis.names == named, str(report)
+    text = str(report)
+    assert "FAILED" in text and "diagnosis: " in text and lines_fit(report)
+    assert f"see https://bpnotes.github.io/bpnotes/{EXERCISES[name].derivation}" in text
+    slip, flat = named & NAMED_SLIPS, " ".join(text.split())
+    if slip:                                              # a slip that fits is the one diagnosis printed
+        assert re.search(r"diagnosis: [^.]*, which gives exactly your numbers", flat)
+        assert all(name in flat for name in slip)
+
+
+@pytest.mark.parametrize("name, wrong, named", [
+    ('dL_db_h', WRONG['dL_db_h'][0][1], {'factor n'}),
+    ('dL_dW_h', WRONG['dL_dW_h'][0][1], {'missing transpose', 'transposed'}),
+    ('dL_dX', WRONG['dL_dX'][0][1], {'phi and psi swapped'}),
+    ('dL_dX', WRONG['dL_dX'][6][1], {'delta not through W^T'}),
+])
+def test_with_one_row_the_wrong_answers_still_fail_and_are_named(name, wrong, named):
+    report = GRADERS[name](wrong, B=1)
+    assert not report.ok and report.diagnosis.names == named and "B = 1" in report.case
+
+
+def test_with_one_row_a_sum_over_the_rows_is_the_mean_and_passes():
+    "What a grade cannot tell: with B = 1 the slip gives the right numbers, so nothing is wrong"
+    summed = WRONG['dL_db_h'][2][1]
+    assert grade_dL_db_h(summed, B=1).ok and not grade_dL_db_h(summed, B=7).ok
+
+
+def test_a_slip_that_shows_only_for_one_loss_fails_there():
+    "dL_dX right for the mean squared error but with the softmax's one-hot left out: the third case fails"
+    def no_onehot(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+        if loss != 'softmax_cross_entropy': return dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+        Z_h = X @ W_i + b_i
+        Z_o = ACT[phi](Z_h) @ W_h + b_h                       # ψ = identity: the logits
+        P = np.exp(Z_o - Z_o.max(1, keepdims=True))
+        delta_o = P / P.sum(1, keepdims=True) / len(X)
+        return (delta_o @ W_h.T * SLOPE[phi](Z_h)) @ W_i.T
+    report = grade_dL_dX(no_onehot)
+    assert not report.ok and 'softmax_cross_entropy' in report.case
+    assert 'softmax without one-hot' in report.diagnosis.names
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_noise_is_failed_but_never_given_a_slip(name):
+    "A diagnosis speaks only when a slip reproduces the numbers: right answers plus noise get none"
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        noisy = lambda *args: np.asarray(RIGHT[name](*args)) * (1 + 1e-3 * rng.standard_normal())
+        if name == 'd_output_d_hidden':
+            noisy = lambda *args: RIGHT[name](*args) * (1 + 1e-3 * rng.standard_normal())
+        report = GRADERS[name](noisy)
+        assert not report.ok
+        assert report.diagnosis is None or not (report.diagnosis.names & NAMED_SLIPS), str(report)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_an_unfilled_stub_is_not_implemented_yet_not_a_traceback(name):
+    def stub(*args, **kwargs): ...
+    def raising(*args, **kwargs): raise NotImplementedError
+    for fn, why in [(stub, "it returned None"), (raising, "it raises NotImplementedError")]:
+        report = GRADERS[name](fn)
+        assert report.verdict == 'not implemented' and not report.ok and report.check is None
+        text = " ".join(str(report).split())
+        assert text == f"{name} ({EXERCISES[name].where}): not implemented yet ({why})" and lines_fit(report)
+
+
+def test_an_error_in_your_code_is_reported_with_its_line():
+    def indices_swapped(h, W_h, b_h, l, j, psi='identity'):
+        slope = SLOPE[psi](h @ W_h[:, l] + b_h[l])
+        return slope * W_h[l, j]                         # W_h is (5, 2): j = 2 is out of range
+    report = grade_d_output_d_hidden(indices_swapped)
+    text = " ".join(str(report).split())
+    assert report.verdict == 'failed' and report.check is None and report.diagnosis is None
+    assert "raised IndexError at line 3 of indices_swapped: `return slope * W_h[l, j]" in text
+    assert "it must return ∂o_l/∂h_j, one number" in text
+    report = grade_dL_dX(input_grad(last_transposed=False))       # δ_h W_i: (7, 5) @ (3, 5)
+    assert report.verdict == 'failed' and "raised ValueError" in str(report) and "matmul" in str(report)
+
+
+def test_an_answer_of_the_wrong_kind_is_told_so():
+    report = grade_d_output_d_hidden(lambda h, W_h, b_h, l, j, psi: W_h[:, l])
+    assert report.verdict == 'failed' and "returned an array of shape (5,), not one number" in str(report)
+    report = grade_dL_db_h(lambda O, Y: "two")
+    assert report.verdict == 'failed' and "returned a str, not numbers" in str(report)
+
+
+def test_a_finite_difference_handed_in_is_close_but_not_the_formula():
+    "check_grads passes it; only the reference formula, to 1e-10, tells it apart"
+    def nudged(H, W_h, b_h, Y):
+        return numeric_grad(lambda W: np.mean((H @ W + b_h - Y) ** 2), W_h, eps=1e-7, order=2)
+    report = grade_dL_dW_h(nudged)
+    assert report.check.ok and not report.ok and report.diagnosis is None
+    assert 1e-10 < report.reference_error < 1e-6 and "close, but not the formula" in str(report)
+
+
+def test_input_grad_with_slip_without_a_slip_is_the_gradient():
+    "The slips of section 4 are made in a formula that, without one, agrees with finite differences of the loss"
+    for phi, psi, loss in [('tanh', 'identity', 'mse'), ('sigmoid', 'tanh', 'mse'),
+                           ('relu', 'identity', 'softmax_cross_entropy')]:
+        for B in (7, 1):
+            args, Y = two_layer_problem(B, 3, 5, 2, loss, phi, margin=0.05, seed=3)
+            mine = input_grad_with_slip(*args, Y, phi, psi, loss)
+            numeric = numeric_grad(lambda X: two_layer_loss(X, *args[1:], Y, phi, psi, loss), args[0])
+            assert mine.shape == (B, 3) and np.abs(mine - numeric).max() <= 1e-9 * np.abs(numeric).max()
+            assert np.allclose(mine, dL_dX(*args, Y, phi, psi, loss), rtol=1e-12, atol=0)
+
+
+def test_every_slip_an_exercise_names_is_in_the_vocabulary_and_points_at_a_page_that_has_it():
+    pages = {nb.name: json.loads(nb.read_text()) for nb in NBS.glob("*.ipynb")}
+    by_html = {re.sub(r"^\d+[a-z]?_", "", name).replace(".ipynb", ".html"): nb for name, nb in pages.items()}
+    targets = [p.page for p in EXERCISE_SLIPS.values()] + [e.derivation for e in EXERCISES.values()]
+    for target in targets:
+        page, _, anchor = target.partition("#")
+        assert anchor in dc.anchors(by_html[page]), target
+    assert set(VOCABULARY) >= {name for rows in WRONG.values() for *_, named in rows for name in named}
+
+
+def test_grade_answers_finds_the_functions_by_name_in_section_order(tmp_path):
+    file = tmp_path / "answers.py"
+    file.write_text("def dL_dX(*args):\n    ...\n\n"
+                    "def dL_db_h(O, Y):\n    return 2 * (O - Y).sum(axis=0) / O.size\n\n"
+                    "def helper():\n    pass\n\nif __name__ == '__main__':\n    raise SystemExit('ran')\n")
+    reports = grade_answers(str(file))
+    assert [(r.exercise.name, r.verdict) for r in reports] == [('dL_db_h', 'passed'), ('dL_dX', 'not implemented')]
+    assert all(isinstance(r, ExerciseReport) for r in reports)
+    assert [r.exercise.name for r in grade_answers(RIGHT)] == list(EXERCISES) and all(
+        r.ok for r in grade_answers(RIGHT))
