@@ -119,6 +119,10 @@ def test_the_page_says_what_each_of_the_four_commands_does():
         assert f"bpnotes {name}" in cli.__doc__, name
     assert "every derivation check of the package" not in cli.__doc__
     assert "sections 1 to 4, the MLP and the mistakes gallery" in cli.__doc__
+    count = len(cli._parser()._subparsers._group_actions[0].choices)
+    page = (ROOT / "nbs" / "12_cli.ipynb").read_text()
+    assert f"with {['no', 'one', 'two', 'three', 'four', 'five'][count]} subcommands" in page
+    assert cli.__doc__.startswith(f"{['No', 'One', 'Two', 'Three', 'Four', 'Five'][count]} commands")
 
 
 def test_version(capsys):
