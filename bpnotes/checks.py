@@ -59,7 +59,7 @@ def as_real_array(
 def all_finite(
     x:np.ndarray,
 )->bool:
-    """True when x holds no inf or NaN; for a large array one BLAS dot product decides
+    """True when x holds no inf or NaN; for a large array one dot product answers, if finite
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""bpnotes check re-runs every derivation check of the package on fresh random numbers; bpnotes train trains a network on the spiral, XOR or the handwritten digits; bpnotes grade grades a file of answers to the section pages' exercises. All work without a notebook.
+"""Four commands that work without a notebook: bpnotes check re-runs the checks of sections 1 to 4, the MLP and the mistakes gallery on fresh random numbers; bpnotes train trains a network on the spiral, XOR or the handwritten digits and can save it; bpnotes evaluate reports a saved network's accuracies again; bpnotes grade grades a file of answers to the section pages' exercises.
 
 Docs: https://bpnotes.github.io/bpnotes/cli.html.md"""
 
@@ -28,7 +28,7 @@ __all__ = ['DATASETS', 'DEFAULTS', 'TEST_FRACTION', 'check', 'UsageError', 'trai
 def check(
     seed:int | None=None,
 )->int:
-    """Re-run every derivation check on fresh random inputs and print the table; the exit status
+    """Re-check sections 1 to 4, the MLP and the mistakes on fresh inputs; the exit status
 
     0 when every row passed, 1 when one failed. The rows are those of
     bpnotes.derivations.derivation_checks, printed by format_checks; the last
@@ -70,25 +70,33 @@ def _hidden_widths(hidden):
         raise UsageError(f"--hidden takes widths >= 1, like 64 or 64,32; got {hidden!r}")
     return widths
 
-def _in_a_folder(path, option):
-    "path, when its folder exists; a UsageError before any training otherwise"
+def _writable(path, option):
+    "path, if a file can be written there; else a UsageError, before any training"
+    if os.path.isdir(path): raise UsageError(f"{option}: {path!r} is a folder, not a file")
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise UsageError(f"{option}: the folder of {path!r} does not exist")
+    existed = os.path.exists(path)
+    try:                         # append nothing: the one test that asks the system itself
+        with open(path, 'ab'): pass
+    except OSError as e:
+        raise UsageError(f"{option}: {path!r} cannot be written: {e.strerror or e}") from None
+    if not existed:
+        with contextlib.suppress(OSError): os.remove(path)
     return path
 
 def _plot_file(plot):
-    "The --plot file: in a folder that exists, with an image format matplotlib writes"
+    "The --plot file: writable, with an image format matplotlib writes"
     from matplotlib.backend_bases import FigureCanvasBase
     formats = FigureCanvasBase.get_supported_filetypes()
     if os.path.splitext(plot)[1].lstrip('.').lower() not in formats:
         raise UsageError(f"--plot needs a file name ending in an image format, such as .png, .pdf or "
                          f".svg (any of {', '.join(sorted(formats))}); got {plot!r}")
-    return _in_a_folder(plot, '--plot')
+    return _writable(plot, '--plot')
 
 def _save_file(save):
-    "The --save file: an .npz name in a folder that exists"
+    "The --save file: a writable .npz name"
     if not save.endswith('.npz'): raise UsageError(f"--save takes a file name ending in .npz; got {save!r}")
-    return _in_a_folder(save, '--save')
+    return _writable(save, '--save')
 
 def _split(data, seed, test_fraction=TEST_FRACTION):
     "(X_train, X_test, y_train, y_test): the data set, split by seed, standardised by its training rows"
@@ -103,6 +111,23 @@ def _draw(history, plot, label):
     axs = plot_history(history, label=label)
     axs[0].figure.tight_layout()
     axs[0].figure.savefig(plot, dpi=120)
+
+def _written(what, path, write):
+    "write(path); an OSError (a full disk, say) as one line on stderr: False"
+    try: write(path)
+    except OSError as e:
+        sys.stderr.write(f"bpnotes train: error: {what} not written to {path!r}: "
+                         f"{e.strerror or e}\n")
+        return False
+    return True
+
+class _LineEnds:
+    "A stream writing to stream, that knows whether its last text ended a line"
+    def __init__(self, stream): self.stream, self.at_line_start = stream, True
+    def write(self, text):
+        if text: self.at_line_start = text.endswith('\n')
+        return self.stream.write(text)
+    def __getattr__(self, name): return getattr(self.stream, name)
 
 def _accuracies(net, X_train, y_train, X_test, y_test):
     "The line both train and evaluate end with"
@@ -124,8 +149,9 @@ def train(
     """Train an MLP with softmax cross-entropy, test on 20 % held out; the exit status
 
     0 when it trained; 1 when training diverged (the message and the curves so far
-    are given, nothing is saved); 130 when interrupted (Ctrl-C): a one-line summary,
-    and the curves so far.
+    are given, nothing is saved) or a file could not be written at the end (one
+    line; the network is saved before the curves are drawn); 130 when interrupted
+    (Ctrl-C): a one-line summary, and the curves so far.
 
     Parameters
     ----------
@@ -172,45 +198,47 @@ def train(
     say = (lambda *lines: None) if quiet else (lambda *lines: print(*lines, sep='\n'))
     say(f"{data}: {len(X_train)} training and {len(X_test)} test rows",
         f"network {net.sizes}, {activation}; {epochs} epochs, lr {lr}, batch size {batch_size}")
-    so_far, start = {}, time.perf_counter()
+    so_far, start, progress = {}, time.perf_counter(), _LineEnds(sys.stderr)
+    def curves(history):   # to the --plot file: True when written
+        return _written('the curves', plot, lambda path: _draw(history, path, data))
     try:
-        history = fit(net, X_train, y_train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                      X_val=X_test, y_val=y_test, progress=not quiet,
-                      on_epoch=lambda epoch, history: so_far.update(history=history))
+        with contextlib.redirect_stderr(progress):
+            history = fit(net, X_train, y_train, epochs=epochs, lr=lr, batch_size=batch_size,
+                          seed=seed, X_val=X_test, y_val=y_test, progress=not quiet,
+                          on_epoch=lambda epoch, history: so_far.update(history=history))
     except KeyboardInterrupt:                          # Ctrl-C: what there is, in one line
+        if not progress.at_line_start: sys.stderr.write('\n')   # a progress line cut short
         history = so_far.get('history')
         done = len(history['loss']) if history else 0
         summary = f"interrupted during epoch {done + 1} of {epochs}"
         if done:
             summary += (f"; after epoch {done}: loss {history['loss'][-1]:.4f}, "
                         f"test accuracy {history['val_accuracy'][-1]:.1%}")
-            if plot is not None: _draw(history, plot, data)
-        print(summary + ("; the curves so far are in " + plot if plot and done else "")
-              + ("; not saved" if save else ""), file=sys.stderr)
+        drawn = done and plot is not None and curves(history)
+        sys.stderr.write(summary + ("; the curves so far are in " + plot if drawn else "")
+                         + ("; not saved" if save else "") + "\n")
         return 130
     seconds = time.perf_counter() - start
     if history['diverged_at']:
-        if plot is not None and history['loss']: _draw(history, plot, data)
-        print(f"training diverged during epoch {history['diverged_at']}: the parameters overflowed; "
-              f"try a smaller --lr than {lr}"
-              + ("; the curves up to then are in " + plot if plot and history['loss'] else "")
-              + ("; not saved" if save else ""), file=sys.stderr)
+        drawn = plot is not None and history['loss'] and curves(history)
+        sys.stderr.write(f"training diverged during epoch {history['diverged_at']}: the parameters "
+                         f"overflowed; try a smaller --lr than {lr}"
+                         + ("; the curves up to then are in " + plot if drawn else "")
+                         + ("; not saved" if save else "") + "\n")
         return 1
     print(_accuracies(net, X_train, y_train, X_test, y_test) + f" ({seconds:.1f} s)")
-    if plot is not None:
-        _draw(history, plot, data)
-        say(f"loss and accuracy curves saved to {plot}")
-    if save is not None:
-        net.save(save)
+    saved = save is None or _written('the network', save, net.save)   # first: a plot that
+    if save is not None and saved:                                     # fails loses nothing
         say(f"network saved to {save} (bpnotes evaluate {save} reads it)")
-    return 0
+    drawn = plot is None or curves(history)
+    if plot is not None and drawn: say(f"loss and accuracy curves saved to {plot}")
+    return 0 if saved and drawn else 1
 
 def evaluate(
     model:str,
-    data:str | None=None,
     quiet:bool=False,
 )->int:
-    """Load a network saved by bpnotes train --save; its accuracy on the split it was trained on
+    """Load a network saved by bpnotes train --save; its accuracies on the split it was trained on
 
     The file records the data set, the seed of the split and the test fraction, so
     the training and test rows are the same as in training, and so are the answers.
@@ -219,11 +247,9 @@ def evaluate(
     ----------
     model : str
         an .npz file written by bpnotes train --save
-    data : str | None
-        the data set, which must be the one recorded
-        (default: the one recorded)
     quiet : bool
-        print the result line only
+        print the accuracies only, not the network
+        and the data set
     """
     try: net = MLP.load(model)
     except FileNotFoundError: raise UsageError(f"no such file: {model!r}") from None
@@ -232,8 +258,6 @@ def evaluate(
         raise UsageError(f"{model!r} records no data split, so it was not saved by bpnotes train "
                          "--save: evaluate it in Python, with MLP.load and score")
     recorded, seed = net.meta['data'], net.meta['seed']
-    if data is not None and data != recorded:
-        raise UsageError(f"{model!r} was trained on {recorded}, not {data}")
     X_train, X_test, y_train, y_test = _split(recorded, seed, net.meta['test_fraction'])
     if not quiet:
         print(f"{model}: network {net.sizes}, {net.activation.name}, trained on {recorded}, "
@@ -299,7 +323,8 @@ def _parser():
     commands = parser.add_subparsers(dest='command', required=True,
                                      metavar='{check,train,evaluate,grade}')
     quiet = dict(action='store_true', help="print the result line only, no progress")
-    p = commands.add_parser('check', help="re-prove every derivation on fresh random numbers",
+    p = commands.add_parser('check', help="re-check sections 1 to 4, the MLP and the mistakes "
+                                          "on fresh random numbers",
                             description=check.__doc__.split('Parameters')[0].strip())
     p.add_argument('--seed', type=_seed, help="seed of the random inputs (default: a fresh one)")
     p.add_argument('-q', '--quiet', **{**quiet, 'help': "print the failures and the summary only"})
@@ -320,12 +345,13 @@ def _parser():
     t.add_argument('--plot', help="save the loss and accuracy curves to this image file (.png, .pdf, …)")
     t.add_argument('--save', help="save the trained network to this .npz file")
     t.add_argument('-q', '--quiet', **quiet)
-    e = commands.add_parser('evaluate', help="the accuracy of a network saved by train --save",
+    e = commands.add_parser('evaluate', help="the accuracies of a network saved by train --save",
                             description="Load a network saved by bpnotes train --save and report "
-                                        "its accuracy on the split it was trained on.")
+                                        "its accuracies on the data set and the split it was "
+                                        "trained on, which the file records.")
     e.add_argument('model', help="an .npz file written by bpnotes train --save")
-    e.add_argument('--data', choices=list(DATASETS), help="the data set (default: the one recorded)")
-    e.add_argument('-q', '--quiet', **quiet)
+    e.add_argument('-q', '--quiet', action='store_true',
+                   help="print the accuracies only, not the network and the data set")
     g = commands.add_parser('grade', help="grade a file of answers to the exercises",
                             description="Grade the exercise functions in a Python file (" +
                                         ', '.join(EXERCISES) + "), found by name, against finite "
@@ -344,14 +370,25 @@ def _check(seed=None, quiet=False):
     print('\n'.join([line for line in lines if 'FAIL' in line] + lines[-1:]))
     return status
 
+_PIPE_CLOSED = 128 + 13   # the status a shell reports for a program ended by SIGPIPE (13)
+
+def _stdout_to_devnull():
+    "Point standard output at os.devnull: Python's flush at exit then fails no more"
+    try: fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError): return   # not a file: a notebook, a test
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
 def main(
     argv:list | None=None,
 )->int:
     """The bpnotes command: check, train, evaluate or grade; the exit status
 
-    0 on success; 1 when a check fails, training diverges, an answer fails its grade or
-    an optional dependency is missing; 2 for a bad argument (one line on standard
-    error); 130 when interrupted.
+    0 on success; 1 when a check fails, training diverges, an answer fails its grade,
+    a file cannot be written or an optional dependency is missing; 2 for a bad
+    argument (one line on standard error); 130 when interrupted; 141 when the
+    program reading the output stops (bpnotes train | head -1), quietly.
 
     Parameters
     ----------
@@ -363,7 +400,13 @@ def main(
     except SystemExit as e: return e.code if isinstance(e.code, int) else 2
     name = args.pop('command')
     command = {'check': _check, 'train': train, 'evaluate': evaluate, 'grade': grade}[name]
-    try: return command(**args)
+    try:
+        status = command(**args)
+        sys.stdout.flush()      # a reader that has gone shows here, not at exit
+        return status
+    except BrokenPipeError:     # the reader has gone: stop quietly (Python's documented way)
+        _stdout_to_devnull()
+        return _PIPE_CLOSED
     except UsageError as e:
         print(f"bpnotes {name}: error: {e}", file=sys.stderr)
         return 2

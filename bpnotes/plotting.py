@@ -18,7 +18,7 @@ __all__ = ['draw_network', 'draw_delta_reuse', 'draw_weights_and_grads']
 def _layer_symbols(n_layers):
     "Node, weight and bias symbols for a network with n_layers layers of units"
     if n_layers == 3: return ['x', 'h', 'o'], ['W_i', 'W_h'], ['b_i', 'b_h']
-    hidden = [f'h^{{({l})}}' for l in range(1, n_layers - 1)]
+    hidden = [f'(a_{{{l}}})' for l in range(1, n_layers - 1)]   # row of A_ℓ
     layers = range(1, n_layers)
     return ['x', *hidden, 'o'], [f'W_{{{l}}}' for l in layers], [f'b_{{{l}}}' for l in layers]
 
@@ -26,6 +26,12 @@ def _column_names(n_layers):
     "What each column of units is: input, hidden (numbered when there are several), output"
     if n_layers == 3: return ['input', 'hidden', 'output']
     return ['input', *[f'hidden {l}' for l in range(1, n_layers - 1)], 'output']
+
+_DX, _R = 3.0, 0.3   # layout: columns of units 3 apart, units of radius 0.3
+
+def _unit_heights(n):
+    "The heights of a column of n units, 1 apart, top first, centred on 0"
+    return np.arange(n)[::-1] - (n - 1) / 2
 
 _GREY, _FAINT, _BIAS = '#b8c0c8', '#dde2e7', '#7f8c99'   # edges: weights, faint ones, biases
 
@@ -65,11 +71,11 @@ def _draw_bias(ax, x0, x1, bottom, targets, r, symbol, faint):
     ax.text(x0, bottom, '1', ha='center', va='center', fontsize=9, zorder=3)
     ax.text(x0 + 0.3, bottom - 0.35, f'${symbol}$', ha='left', va='top', fontsize=12, color='#333')
 
-def _draw_unit(ax, x, y, r, fill, text):
+def _draw_unit(ax, x, y, r, fill, text, size=11):
     "One unit: a circle with its symbol"
     from matplotlib.patches import Circle
     ax.add_patch(Circle((x, y), r, fc=fill, ec='#333', lw=1.2, zorder=3))
-    ax.text(x, y, text, ha='center', va='center', fontsize=11, zorder=4)
+    ax.text(x, y, text, ha='center', va='center', fontsize=size, zorder=4)
 
 def draw_network(
     sizes:tuple=(3, 5, 2),
@@ -122,8 +128,8 @@ def draw_network(
     n_cols = len(sizes) + bool(loss)
     if ax is None: _, ax = plt.subplots(figsize=(2.4 * n_cols + 1, 0.75 * max(sizes) + 2.6))
     nodes, weights, biases = _layer_symbols(len(sizes))
-    dx, r = 3.0, 0.3
-    ys = [np.arange(s)[::-1] - (s - 1) / 2 for s in sizes]
+    dx, r = _DX, _R
+    ys = [_unit_heights(s) for s in sizes]
     bottom = min(y.min() for y in ys) - 1.3
     top = max(y.max() for y in ys) + 0.75
     norm = None if edge_values is None else [np.abs(v).max() or 1.0 for v in edge_values]
@@ -147,7 +153,7 @@ def draw_network(
     for layer, y in enumerate(ys):
         for i, yi in enumerate(y):
             _draw_unit(ax, layer * dx, yi, r, node_colors.get((layer, i), 'white'),
-                       f'${nodes[layer]}_{{{i + 1}}}$')
+                       f'${nodes[layer]}_{{{i + 1}}}$', 11 if len(nodes[layer]) == 1 else 8.5)
     if loss:
         fill = node_colors.get((len(sizes), 0), 'white')
         _draw_unit(ax, len(sizes) * dx, 0.0, r, fill, r'$\mathcal{L}$')
@@ -225,6 +231,51 @@ def draw_delta_reuse(
     return ax
 
 # %% ../nbs/plotting.ipynb #f7f06a98
+def _overlap(a, b):
+    "The area two display boxes share"
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0) * max(h, 0)
+
+def _tint(colour, amount=0.82):
+    "colour mixed with white: a light background for dark text"
+    from matplotlib.colors import to_rgb
+    return tuple(c + (1 - c) * amount for c in to_rgb(colour))
+
+def _crossings(box, points):
+    "How many of the sampled edges (arrays of display points) run through box"
+    return sum(bool(((p[:, 0] > box.x0) & (p[:, 0] < box.x1) & (p[:, 1] > box.y0)
+                     & (p[:, 1] < box.y1)).any()) for p in points)
+
+def _place_labels(ax, labels, segments, colours, avoid):
+    """Write labels[key] on the segment segments[key], where along it the label
+    covers no other label (nor the boxes in avoid) and as few other edges as can be"""
+    ax.apply_aspect()                   # the final scale, before measuring text
+    renderer = ax.figure.canvas.get_renderer()
+    t = np.linspace(0, 1, 60)[:, None]
+    points = {key: ax.transData.transform(np.asarray(a) + t * (np.asarray(b) - a))
+              for key, (a, b) in segments.items()}
+    placed = list(avoid)
+    for key, text in labels.items():
+        (x0, y0), (x1, y1) = segments[key]
+        others = [p for other, p in points.items() if other != key]
+        best = None
+        for f in sorted(np.linspace(0.16, 0.84, 18), key=lambda f: abs(f - 0.5)):
+            label = ax.text(x0 + f * (x1 - x0), y0 + f * (y1 - y0), text, ha='center',
+                            va='center', fontsize=10, color='#1a1a1a', zorder=5,
+                            linespacing=1.2,
+                            bbox=dict(boxstyle='round,pad=0.25', fc=_tint(colours[key]),
+                                      ec=colours[key], lw=1.0))
+            label.update_bbox_position_size(renderer)
+            box = label.get_bbox_patch().get_window_extent(renderer).padded(2)
+            cost = (sum(_overlap(box, other) for other in placed),
+                    _crossings(box, others), abs(f - 0.5))
+            if best is None or cost < best[0]:
+                if best is not None: best[1].remove()
+                best = (cost, label, box)
+            else: label.remove()
+        placed.append(best[2])
+
 def draw_weights_and_grads(
     net:MLP,
     X:np.ndarray,
@@ -249,12 +300,34 @@ def draw_weights_and_grads(
     object
         the matplotlib Axes drawn on
     """
+    import matplotlib.pyplot as plt
     _, grads = net.loss_and_grads(X, y)
-    labels = {(layer, j, k): f'{W[j, k]:+.2f}\n{dW[j, k]:+.3f}'
-              for layer, ((W, _), (dW, _)) in enumerate(zip(net.params, grads))
-              for j in range(W.shape[0]) for k in range(W.shape[1])}
-    ax = draw_network(net.sizes, ax=ax, edge_values=[dW for dW, _ in grads],
-                      edge_labels=labels, cmap='plasma_r')
+    sizes = net.sizes
+    if ax is None:   # inches to a unit of draw_network's layout: room for the labels
+        most = max(a * b for a, b in zip(sizes, sizes[1:]))   # labels between two columns
+        inch = 1.15 * max(1.0, np.sqrt(most / 6))
+        fig, ax = plt.subplots(figsize=(inch * (_DX * (len(sizes) - 1) + 1.8),
+                                        inch * (max(sizes) + 2.9)))
+        fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    # colour and width by |∂L/∂w| / the layer's largest, from a fifth of the scale up:
+    # the smallest gradient's edge still shows
+    shown = [0.2 * np.abs(dW).max() + 0.8 * np.abs(dW) for dW, _ in grads]
+    ax = draw_network(sizes, ax=ax, edge_values=shown, cmap='plasma_r')
+    cmap, ys = plt.get_cmap('plasma_r'), [_unit_heights(s) for s in sizes]
+    labels, segments, colours = {}, {}, {}
+    for layer, ((W, _), (dW, _)) in enumerate(zip(net.params, grads)):
+        scale = shown[layer].max() or 1.0
+        for j in range(W.shape[0]):
+            for k in range(W.shape[1]):
+                key = (layer, j, k)
+                labels[key] = f'{W[j, k]:+.2f}\n{dW[j, k]:+.3f}'
+                segments[key] = ((layer * _DX + _R, ys[layer][j]),
+                                 ((layer + 1) * _DX - _R, ys[layer + 1][k]))
+                colours[key] = cmap(shown[layer][j, k] / scale)
+    renderer = ax.figure.canvas.get_renderer()
+    units = [t.get_window_extent(renderer).expanded(2.2, 1.6) for t in ax.texts
+             if t.get_text().startswith('$') and '_{' in t.get_text()]
+    _place_labels(ax, labels, segments, colours, units)
     ax.text(0.5, 0.02, 'on each edge: the weight $w$ (top) and '
             '$\\partial\\mathcal{L}/\\partial w$ (bottom)',
             transform=ax.transAxes, ha='center', fontsize=10, color='#444')

@@ -307,6 +307,8 @@ RETIRED = [
      "math", r"_\{(?:i[a-z]|[a-z]i)\}|(?<![A-Za-z\\])[xhozXHOZ]_i(?![A-Za-z])"),
     ("z_k, an entry of an output pre-activation", "(z_o)_k; (z_h)_j",
      "math", r"(?<![A-Za-z\\])z_(?!h(?![A-Za-z0-9])|o(?![A-Za-z0-9])|\{[ho][},])(?:\{[^}]*\}|\\?[A-Za-z0-9]+)"),
+    ("z_k, an entry of an output pre-activation", "(z_o)_k in prose; z_o[k] in code and tables",
+     "text", r"(?<![A-Za-z0-9_\\])z_(?:\{[kl]\}|[kl](?![A-Za-z0-9_]))"),
     ("Z_{o,sk}, an entry with the matrix's subscript", "(Z_o)_{sk}, (z_h)_j", "math", r"[zZ]_\{[ho],"),
     ("o_{sk}, a batch entry in lower case", "O_{sk}, Y_{sk}, H_{sj}, X_{sq}",
      "math", r"(?<![A-Za-z\\])[oyhxz]_\{s[A-Za-z\\]"),

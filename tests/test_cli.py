@@ -49,7 +49,7 @@ def test_train_digits_reaches_95_percent_and_evaluate_agrees(capsys, tmp_path):
     assert main(["evaluate", str(model)]) == 0
     evaluated = capsys.readouterr().out.splitlines()[-1].removeprefix("train accuracy ")
     assert evaluated == trained                 # both accuracies, to the digit printed
-    result = subprocess.run([sys.executable, "-m", "bpnotes", "evaluate", str(model), "--data", "digits", "-q"],
+    result = subprocess.run([sys.executable, "-m", "bpnotes", "evaluate", str(model), "-q"],
                             capture_output=True, text=True, timeout=120)   # in a new process
     assert result.returncode == 0 and result.stdout.strip() == "train accuracy " + evaluated
 
@@ -75,6 +75,7 @@ def test_train_digits_reaches_95_percent_and_evaluate_agrees(capsys, tmp_path):
     (["evaluate"], "the following arguments are required: model"),
     (["evaluate", "/no/such/file.npz"], "no such file: '/no/such/file.npz'"),
     (["evaluate", "README.md"], "is not a network written by MLP.save: it is not an .npz archive"),
+    (["evaluate", "m.npz", "--data", "spiral"], "unrecognized arguments: --data spiral"),   # R3 S3: it did nothing
     (["grade"], "the following arguments are required: file"),
     (["grade", "/no/such/answers.py"], "no such file: '/no/such/answers.py'"),
     (["grade", "README.md"], "grade takes a .py file; got 'README.md'"),
@@ -96,7 +97,8 @@ def test_help_describes_every_option_with_its_default(capsys):
                         (["train", "--help"], ["--data", "--hidden", "--activation", "--epochs", "--lr",
                                                "--batch-size", "--seed", "--plot", "--save", "--quiet"]),
                         (["check", "--help"], ["--seed", "--quiet"]),
-                        (["evaluate", "--help"], ["model", "--data", "--quiet"]),
+                        (["evaluate", "--help"], ["model", "--quiet",
+                                                  "print the accuracies only, not the network and the data set"]),
                         (["grade", "--help"], ["file", "d_output_d_hidden", "dL_db_h", "dL_dW_h", "dL_dX",
                                                "Exit status 0"])]:
         assert main(argv) == 0
@@ -108,6 +110,19 @@ def test_help_describes_every_option_with_its_default(capsys):
         for value in (hidden, epochs, lr, batch):
             assert f"{value} for {name}" in out
     assert "(default: digits)" in out and "(default: tanh)" in out and "(default: 0)" in out
+    assert main(["evaluate", "--help"]) == 0 and "--data" not in capsys.readouterr().out    # R3 S3
+
+
+def test_the_page_says_what_each_of_the_four_commands_does():
+    "R1 1 and 17: the description named three commands of four, and claimed every check of the package"
+    for name in cli._parser()._subparsers._group_actions[0].choices:
+        assert f"bpnotes {name}" in cli.__doc__, name
+    assert "every derivation check of the package" not in cli.__doc__
+    assert "sections 1 to 4, the MLP and the mistakes gallery" in cli.__doc__
+    count = len(cli._parser()._subparsers._group_actions[0].choices)
+    page = (ROOT / "nbs" / "12_cli.ipynb").read_text()
+    assert f"with {['no', 'one', 'two', 'three', 'four', 'five'][count]} subcommands" in page
+    assert cli.__doc__.startswith(f"{['No', 'One', 'Two', 'Three', 'Four', 'Five'][count]} commands")
 
 
 def test_version(capsys):
@@ -145,8 +160,9 @@ def test_evaluate_refuses_files_it_cannot_judge(tmp_path, capsys):
     assert "records no data split" in capsys.readouterr().err
     assert main(["train", "--data", "xor", "--epochs", "2", "-q", "--save", str(tmp_path / "xor.npz")]) == 0
     capsys.readouterr()
-    assert main(["evaluate", str(tmp_path / "xor.npz"), "--data", "spiral"]) == 2
-    assert "was trained on xor, not spiral" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "xor.npz"), "-q"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("train accuracy ")      # -q: the accuracies only
 
 
 def test_divergence_goes_to_stderr_with_status_1_and_saves_nothing(tmp_path, capsys):
@@ -175,6 +191,92 @@ def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "diverged during epoch 3" in err and f"the curves up to then are in {plot}" in err
     assert len(seen["history"]["loss"]) == 2 and plot.stat().st_size > 10_000
+
+
+def unwritable_paths(tmp_path):
+    "(option, path, why) for files train cannot write: refused before training (R1 5, R3 B2)"
+    (tmp_path / "dir.npz").mkdir()
+    (tmp_path / "dir.png").mkdir()
+    paths = [("--save", tmp_path / "dir.npz", "is a folder, not a file"),
+             ("--plot", tmp_path / "dir.png", "is a folder, not a file")]
+    if os.path.isdir("/proc"):                   # R3's case: a folder that exists, where no file can be made
+        paths.append(("--plot", "/proc/x.png", "cannot be written"))
+    if os.name == "posix" and os.geteuid() != 0:     # root may write anything: no permission to refuse
+        (tmp_path / "locked").mkdir(mode=0o500)
+        paths.append(("--save", tmp_path / "locked" / "m.npz", "cannot be written"))
+    return paths
+
+
+def test_a_file_that_cannot_be_written_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    "R1 5, R3 B2: a folder or an unwritable --save/--plot gave a traceback after training, status 1"
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("trained before refusing the file"))
+    for option, path, why in unwritable_paths(tmp_path):
+        before = sorted(tmp_path.rglob("*"))
+        assert main(["train", "--data", "xor", "-q", "--save", str(tmp_path / "ok.npz"), option, str(path)]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"bpnotes train: error: {option}: ") and why in err[0], err
+        assert captured.out == "" and sorted(tmp_path.rglob("*")) == before     # the test left no file behind
+
+
+def test_a_writable_file_is_accepted_and_an_existing_one_is_left_as_it_was(tmp_path, capsys, monkeypatch):
+    "The test for writability opens the file to append nothing: an existing file keeps its bytes"
+    monkeypatch.setattr(cli, "fit", lambda *a, **k: pytest.fail("training is not what is tested here"))
+    model = tmp_path / "old.npz"
+    model.write_bytes(b"old bytes")
+    with pytest.raises(pytest.fail.Exception):
+        main(["train", "--data", "xor", "-q", "--save", str(model), "--plot", str(tmp_path / "new.png")])
+    assert model.read_bytes() == b"old bytes" and not (tmp_path / "new.png").exists()
+
+
+def test_the_network_is_saved_before_the_curves_and_a_late_error_is_one_line(tmp_path, capsys, monkeypatch):
+    "R3 B2: a plot that failed at the end lost the network (drawn first), with a traceback; now: saved, one line, 1"
+    import errno
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    model, plot = tmp_path / "m.npz", tmp_path / "c.png"
+    monkeypatch.setattr(cli, "_draw", full_disk)
+    assert main(["train", "--data", "xor", "--epochs", "2", "-q", "--save", str(model), "--plot", str(plot)]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert err == [f"bpnotes train: error: the curves not written to {str(plot)!r}: No space left on device"]
+    assert "test accuracy" in captured.out
+    from bpnotes.mlp import MLP
+    assert MLP.load(model).meta["data"] == "xor"                      # the network was kept
+    monkeypatch.undo()
+    monkeypatch.setattr(cli.MLP, "save", full_disk)                    # and the other way round
+    assert main(["train", "--data", "xor", "--epochs", "2", "-q", "--save", str(tmp_path / "n.npz"),
+                 "--plot", str(plot)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the network not written to" in err[0] and plot.stat().st_size > 10_000
+
+
+def test_the_ctrl_c_summary_starts_its_own_line(capsys, monkeypatch):
+    "R3 B5: a progress line cut short by Ctrl-C had the summary glued to its end"
+    real_fit = cli.fit
+    def fit_cut_short(net, X, y, on_epoch, **kwargs):
+        def interrupt(epoch, history):
+            on_epoch(epoch, history)
+            if epoch == 2:
+                sys.stderr.write("epoch 3/100  loss 0.1234  accuracy 95.0%")    # no newline yet
+                raise KeyboardInterrupt
+        return real_fit(net, X, y, on_epoch=interrupt, **kwargs)
+    monkeypatch.setattr(cli, "fit", fit_cut_short)
+    assert main(["train", "--data", "xor", "--epochs", "100"]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2] == "epoch 3/100  loss 0.1234  accuracy 95.0%"
+    assert err[-1].startswith("interrupted during epoch 3 of 100; after epoch 2: loss "), err[-1]
+
+
+@pytest.mark.parametrize("argv", [["train", "--data", "xor", "--epochs", "3"], ["check", "--seed", "3", "-q"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(argv):
+    "R3 B6: bpnotes train | head -1 printed a BrokenPipeError traceback; now no word on stderr, status 141"
+    proc = subprocess.Popen([sys.executable, "-m", "bpnotes", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                                   # the reader has gone before the first line
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 128 + 13 == cli._PIPE_CLOSED
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
 
 
 def test_ctrl_c_ends_with_a_one_line_summary_and_the_plot_so_far(tmp_path):

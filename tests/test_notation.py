@@ -74,6 +74,11 @@ def code(text, outputs=()): return {"cell_type": "code", "source": text, "output
     (code('#| fig-cap: "weights $\\\\mathcal N(0, g^2/64)$"\nplot()'), "g^"),
     (code("#| code-fold: true\nfor a, b in zip(sizes, sizes[1:]): pass"), "for a, b in zip("),
     (code("L = len(net.sizes) - 1"), "L = len("),
+    (code("print(table)", [{"output_type": "stream", "text": "do_l/db_h[k] = [l=k] psi'(z_k)  PASS"}]), "z_k"),
+    (code('rows = ["do_l/dh_r = psi\'(z_l) W_h[r,l]"]'), "z_l"),
+    (code('"softmax: e^{z_l} / Σ_k e^{z_{k}}"'), "z_l"),
+    (code('print("e^{z_{k}}")'), "z_{k}"),
+    (md("the slope `psi'(z_k)` of the output"), "z_k"),
     (code("show_doc(f)", [{"output_type": "display_data", "data": {"text/markdown": "widths w_ℓ"}}]), "w_ℓ"),
     (code("#| echo: false\nprint(1)", [{"output_type": "stream", "text": "L = len(sizes)"}]), "L = len("),
 ])
@@ -86,7 +91,8 @@ def test_check_retired_passes_the_forms_that_replace_them():
     good = page(md("$p_0, \\dots, p_D$, $(W_i)_{qj}$, $x_q$, $\\psi'((z_o)_k)$, $(Z_o)_{sk}$, $O_{sk}$, $\\mu$, "
                    "$\\mathcal L$, $\\mathcal{L}$, $W_{h_1}$, Mazur's $w_1, \\dots, w_8$, $\\cdot$, "
                    "$\\operatorname{onehot}(y)$, $\\text{cost}$, $b_h$, $\\gamma$, $\\sigma(z)$"),
-                code("for fan_in, fan_out in zip(sizes, sizes[1:]): pass\nD = len(net.sizes) - 1"),
+                code("for fan_in, fan_out in zip(sizes, sizes[1:]): pass\nD = len(net.sizes) - 1\n"
+                     "z_o[k], z_h, Z_o, z_1, z_before, xyz_k = 0, 0, 0, 0, 0, 0"),
                 code("#| hide\nL = len(sizes)"), code("#| export\nL = len(sizes)"))
     assert dc.check_retired({"good.ipynb": good}) == []
 

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 
-from bpnotes.plotting import draw_delta_reuse, draw_network  # noqa: E402
+from bpnotes.mlp import MLP  # noqa: E402
+from bpnotes.plotting import draw_delta_reuse, draw_network, draw_weights_and_grads  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +103,67 @@ def test_delta_reuse_draws_one_head_per_input_and_one_shared_tail(unit):
     assert len(tail) == n and len(to_loss) == n and len(thick) == m + 2 * n
     assert any(rf"(\delta_h)_{{{unit + 1}}}" in t for t in texts(ax))
     assert any(f"all {p} hidden units" in t for t in texts(ax))
+
+
+def test_deeper_networks_name_their_hidden_units_as_the_notation_does():
+    "Units of hidden layer ℓ are (a_ℓ)_j, a row of A_ℓ (the notation page), no more h^(ℓ)"
+    labels = texts(draw_network((3, 4, 3, 2)))
+    assert {"$(a_{1})_{1}$", "$(a_{1})_{4}$", "$(a_{2})_{3}$", "$x_{3}$", "$o_{2}$"} <= set(labels)
+    assert not any("h^" in t for t in labels)
+    assert {"$h_{5}$", "$W_i$", "$b_h$"} <= set(texts(draw_network((3, 5, 2))))   # the notes' network keeps h
+
+
+def weights_and_grads(sizes, seed):
+    rng = np.random.default_rng(seed)
+    net = MLP(list(sizes), activation="tanh", loss="softmax_cross_entropy", seed=seed)
+    X, y = rng.normal(size=(5, sizes[0])), rng.integers(0, sizes[-1], size=5)
+    ax = draw_weights_and_grads(net, X, y)
+    _, grads = net.loss_and_grads(X, y)
+    return ax, net, grads
+
+
+def edge_labels(ax):
+    "The edge labels: texts with a box, two numbers on two lines"
+    return [t for t in ax.texts if t.get_bbox_patch() is not None and t.get_text().count("\n") == 1]
+
+
+@pytest.mark.parametrize("sizes, seed", [((2, 3, 2), 0), ((2, 3, 2), 1), ((3, 4, 2), 1), ((2, 3, 3, 2), 2)])
+def test_weights_and_grads_labels_are_legible(sizes, seed):
+    "R2 13: labels overlapped ('-0.0-0.09') and some were yellow on white; now each sits apart, dark on light"
+    ax, net, grads = weights_and_grads(sizes, seed)
+    labels = edge_labels(ax)
+    expected = {f"{W[j, k]:+.2f}\n{dW[j, k]:+.3f}" for (W, _), (dW, _) in zip(net.params, grads)
+                for j in range(W.shape[0]) for k in range(W.shape[1])}
+    assert sorted(t.get_text() for t in labels) == sorted(expected)     # every weight, once, with its gradient
+    ax.figure.canvas.draw()                                             # the boxes take their place
+    boxes = [t.get_bbox_patch().get_window_extent() for t in labels]
+    for a in range(len(boxes)):
+        for b in range(a):
+            assert not boxes[a].overlaps(boxes[b]), (labels[a].get_text(), labels[b].get_text())
+    for t in labels:
+        assert luminance(t.get_color()) < 0.2                          # dark text
+        assert luminance(t.get_bbox_patch().get_facecolor()) > 0.75     # on a light box
+
+
+def test_weights_and_grads_put_each_label_on_its_own_edge_and_every_edge_shows():
+    "The plotting page's example, where one gradient is 0.001: its edge was pale yellow on white"
+    rng = np.random.default_rng(0)
+    net = MLP([2, 3, 2], activation="tanh", loss="softmax_cross_entropy", seed=0)
+    X, y = rng.normal(size=(4, 2)), np.array([0, 1, 1, 0])
+    ax = draw_weights_and_grads(net, X, y)
+    _, grads = net.loss_and_grads(X, y)
+    assert min(np.abs(dW).min() / np.abs(dW).max() for dW, _ in grads) < 0.02
+    by_text = {t.get_text(): t.get_position() for t in edge_labels(ax)}
+    for layer, ((W, _), (dW, _)) in enumerate(zip(net.params, grads)):
+        for j in range(W.shape[0]):
+            for k in range(W.shape[1]):
+                x, y = by_text[f"{W[j, k]:+.2f}\n{dW[j, k]:+.3f}"]
+                (x0, y0), (x1, y1) = (3 * layer + 0.3, heights(W.shape[0])[j]), (3 * layer + 2.7, heights(W.shape[1])[k])
+                t = (x - x0) / (x1 - x0)
+                assert 0 < t < 1 and abs(y - (y0 + t * (y1 - y0))) < 1e-9     # on the segment from unit j to k
+    weights = [l for l in solid(ax)]
+    assert len(weights) == 2 * 3 + 3 * 2
+    assert max(luminance(l.get_color()) for l in weights) < 0.8          # no edge pale yellow on white
 
 
 def test_importing_the_plotting_module_does_not_load_matplotlib():
