@@ -87,6 +87,49 @@ def test_a_factor_is_not_read_off_entries_below_the_noise(dtype, big, noise):
     assert report.diagnosis is None or "factor B" not in report.diagnosis.names, report
 
 
+def test_one_entry_near_the_noise_names_no_factor():
+    "Seven entries agree with any factor; the eighth, 2 atol from 0, is too close to the noise to tell one"
+    x = np.random.default_rng(0).normal(size=8)
+    c = np.array([2e-11] + [1e-15] * 7)
+    wrong = 1000 * c
+    wrong[0] *= 1.044                                        # 1044 times, which the noise cannot tell from 1000
+    report = check_grads(lambda x: 1.0 + np.sum(c * x), x, wrong, batch_size=1000)
+    assert report.diagnosis is None or "factor B" not in report.diagnosis.names, report
+
+
+def test_a_factor_that_fits_within_its_scaled_tolerance_must_also_explain_the_error():
+    "Four entries are 1000 times the true ones; four more are noise where the true gradient is ~0"
+    x = np.random.default_rng(1).normal(size=8)
+    c = np.array([1e-8, -2e-8, 3e-8, 1.5e-8] + [1e-15] * 4)
+    wrong = 1000 * c + np.array([0] * 4 + [5e-9, -5e-9, 4e-9, -6e-9])   # within 1000 atol, far beyond atol
+    report = check_grads(lambda x: 1.0 + np.sum(c * x), x, wrong, batch_size=1000)
+    assert report.verdict == "failed" and report.diagnosis is None, report
+
+
+def test_a_free_factor_within_a_few_rtol_of_1_is_not_named():
+    W = np.random.default_rng(6).normal(size=(4, 5)).astype(np.float32)
+    f = lambda W: np.sum(np.tanh(W) ** 2)
+    right = 2 * np.tanh(W) * (1 - np.tanh(W) ** 2)
+    report = check_grads(f, W, (right * 1.003).astype(np.float32), atol=0)   # rtol 1e-3 in float32
+    assert report.verdict == "failed" and report.diagnosis is None, report
+    named = check_grads(f, W, (right * 1.03).astype(np.float32), atol=0)    # ten times further from 1
+    assert named.diagnosis.names == {"constant factor"}, named
+
+
+def test_a_column_off_by_as_little_as_the_rest_is_no_pattern():
+    "Noise at the edge of the tolerance: a column just over it, the others just under, is not 'columns off'"
+    W = np.random.default_rng(7).normal(size=(5, 3))
+    f = lambda W: np.sum(np.sin(W))
+    right = np.cos(W)
+    tol = 1e-6 * np.abs(right).max()                         # atol 0: the tolerance is rtol times the scale
+    edge = np.full(W.shape, 0.6 * tol) * np.sign(np.random.default_rng(8).normal(size=W.shape))
+    edge[:, 1] = 1.5 * tol
+    report = check_grads(f, W, right + edge, atol=0)
+    assert report.verdict == "failed" and report.diagnosis is None, report
+    edge[:, 1] = 100 * tol                                   # a column that stands out is named
+    assert check_grads(f, W, right + edge, atol=0).diagnosis.names == {"columns off"}
+
+
 def test_a_named_factor_says_how_many_entries_it_was_measured_on(rng):
     X, Y = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
     W = rng.normal(size=(4, 3))
@@ -138,13 +181,23 @@ def test_a_step_so_small_that_atol_swamps_the_gradient_is_not_passed(factor):
 
 
 def test_a_pass_decided_by_atol_says_so():
-    rng = np.random.default_rng(4)
-    W = rng.normal(size=(6, 5)).astype(np.float32)
-    f = lambda W: np.float32(300) + np.sum(np.tanh(W) ** 2) / 20     # a large offset: a large atol
-    right = (2 * np.tanh(W) * (1 - np.tanh(W) ** 2) / 20).astype(np.float32)
-    report = check_grads(f, W, right * np.float32(1.05))
-    if report.verdict == "passed":
-        assert report.max_rel_error <= report.rtol or "within atol" in said(report), report
+    W = np.random.default_rng(4).normal(size=(4, 3))
+    f = lambda W: 1e4 + 1e-6 * np.sum(W ** 2)              # atol 1.1e-7, gradient entries up to 5e-6
+    g = 2e-6 * W
+    g[0, 0] += 5e-8                                          # off by less than atol, by 1e-2 of the scale
+    report = check_grads(f, W, g)
+    assert report.ok and report.max_rel_error > 100 * report.rtol, report
+    assert "passed within atol" in said(report).splitlines()[0]
+    assert any(note.startswith("within atol: x passed") for note in report.notes)
+
+
+def test_a_function_flat_to_the_bit_passes_a_zero_gradient():
+    "No rounding hides a change where f does not change at all: a claim of 0 is judged there"
+    W = np.random.default_rng(5).normal(size=(3, 2))
+    f = lambda W, v: np.sum(W ** 2)                          # v does nothing
+    report = check_grads(f, {"W": W, "v": np.ones(4)}, {"W": 2 * W, "v": np.zeros(4)})
+    assert report.ok and report.params[1].checked == 4 and report.params[1].too_small == 0
+    assert check_grads(lambda v: 1.0, np.ones(3), np.zeros(3)).ok
 
 
 # ---- R2 4: entries judged at the smaller step count ----
