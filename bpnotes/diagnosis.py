@@ -183,10 +183,17 @@ def _arrays(grads):
         return [a for g in grads for a in _arrays(g)]
     return [grads]
 
+def _layer_of(p): return int(p.name.split('_')[1])
+
 def _first_wrong_layer(report):
-    "The highest layer ℓ whose W_ℓ or b_ℓ did not pass: where backprop goes wrong"
-    wrong = [int(p.name.split('_')[1]) for p in report.params if not p.ok]
-    return max(wrong, default=None)
+    "The highest layer ℓ whose W_ℓ or b_ℓ failed: where backprop goes wrong"
+    return max((_layer_of(p) for p in report.params if p.verdict == 'failed'), default=None)
+
+def _unjudged_above(report, layer):
+    "The parameters above layer that could not be judged: the error may start there"
+    if layer is None: return []
+    return [p.name for p in report.params
+            if p.verdict == 'inconclusive' and _layer_of(p) > layer]
 
 def name_the_slip(
     report:GradCheckReport,
@@ -209,7 +216,7 @@ def name_the_slip(
     dtype : np.dtype
         the dtype of the computation
     layer : int | None
-        where the error starts, if known
+        the highest layer that failed, if known
 
     Returns
     -------
@@ -218,20 +225,35 @@ def name_the_slip(
     """
     fits = {name for name, theirs in candidates if same_numbers(mine, theirs, dtype)}
     names = tuple(name for name in DIAGNOSES if name in fits)
-    generic = report.diagnosis
+    generic, unjudged = report.diagnosis, _unjudged_above(report, layer)
     if not names:
-        if generic is not None: generic.layer, generic.vocabulary = layer, DIAGNOSES
+        if generic is not None:
+            generic.layer, generic.vocabulary = layer, DIAGNOSES
+            generic.unjudged = unjudged
         return generic
-    failed = tuple(p.name for p in report.params if not p.ok)
-    where = f"; the error starts at layer {layer}" if layer else ""
+    failed = tuple(p.name for p in report.params if p.verdict == 'failed')
+    where = f"; the error starts at layer {layer}" if layer and not unjudged else ""
     finding = Finding(names, failed, "exactly the gradients of the right code "
                       f"with this slip made{where}",
                       "every entry agrees with that version to rounding "
                       f"({1e3 * np.finfo(dtype).eps:.0e} relative)")
     more = generic.findings if generic is not None else []
-    return Diagnosis([finding, *more], [], layer, DIAGNOSES)
+    return Diagnosis([finding, *more], [], layer, DIAGNOSES, unjudged)
+
 
 # %% ../nbs/09b_diagnosis.ipynb #b9000009
+def _check_pairs(mine, D):
+    "A TypeError unless mine is D pairs (dW, db), saying what it is instead"
+    kind = type(mine).__name__
+    if not isinstance(mine, (list, tuple)): got = f"a {kind}"
+    elif len(mine) != D: got = f"a {kind} of {len(mine)}"
+    else:
+        bad = [i for i, g in enumerate(mine) if not (isinstance(g, (list, tuple)) and len(g) == 2)]
+        if not bad: return
+        got = f"a {kind} whose item {bad[0]} is a {type(mine[bad[0]]).__name__}"
+        if isinstance(mine[bad[0]], (list, tuple)): got += f" of {len(mine[bad[0]])}"
+    raise TypeError(f"backprop must return {D} pairs (dW, db), one per layer, got {got}")
+
 def check_backprop(
     backprop:Callable,
     X:np.ndarray,
@@ -251,8 +273,10 @@ def check_backprop(
     gallery (bpnotes.diagnosis.SLIPS), made at each layer and at all of them,
     is tried: report.diagnosis names those that give your numbers exactly (to
     rounding), the page that shows the right version, and the layer where the
-    error starts (the highest wrong layer: backprop starts at the output).
-    Otherwise it is check_grads's diagnosis. Every name a diagnosis can give is
+    error starts (the highest layer that failed: backprop starts at the
+    output; a layer above it that could not be judged is named too).
+    Otherwise it is check_grads's diagnosis. Your function gets copies of X,
+    params and Y, so nothing it writes reaches yours. Every name a diagnosis can give is
     explained in bpnotes.diagnosis.DIAGNOSES; print the report to read it.
 
     Parameters
@@ -265,8 +289,9 @@ def check_backprop(
         [(W_1, b_1), …, (W_D, b_D)], W_ℓ of shape
         (fan_in, fan_out) and b_ℓ of shape (fan_out,)
     Y : np.ndarray
-        targets: (B, n) numbers for mse and
-        binary_cross_entropy, (B,) integer labels for softmax
+        targets: (B, n) numbers for mse; (B, n) numbers
+        in [0, 1] for binary_cross_entropy; (B,) integer labels
+        in [0, n) for softmax_cross_entropy
     phi : str
         the hidden activation φ:
         'sigmoid', 'tanh', 'relu' or 'identity'
@@ -285,11 +310,9 @@ def check_backprop(
         check_grads's report, rows W_1, b_1, …, W_D, b_D
     """
     D = len(params)
-    mine = backprop(X, params, Y, phi, psi, loss)
-    if not (isinstance(mine, (list, tuple)) and len(mine) == D
-            and all(isinstance(g, (list, tuple)) and len(g) == 2 for g in mine)):
-        raise TypeError(f"backprop must return {D} pairs (dW, db), one per "
-                        f"layer, got {type(mine).__name__}")
+    copies = [(np.array(W), np.array(b)) for W, b in params]   # yours may write
+    mine = backprop(np.array(X), copies, np.array(Y), phi, psi, loss)
+    _check_pairs(mine, D)
     theta, grads = {}, {}
     for layer, ((W, b), (dW, db)) in enumerate(zip(params, mine), start=1):
         theta[f'W_{layer}'], theta[f'b_{layer}'] = W, b

@@ -25,9 +25,10 @@ from .vector import dense
 
 # %% auto #0
 __all__ = ['RICHARDSON_WEIGHTS', 'DEFAULT_EPS', 'DEFAULT_RTOL', 'MIN_JUDGED', 'PROBES', 'DIAGNOSIS_MAX', 'SITE', 'PATTERNS',
-           'MIN_EVIDENCE', 'f_nudged', 'central_differences', 'richardson_difference', 'numeric_grad', 'rel_error',
-           'as_vector', 'two_layer_problem', 'GradientCheckError', 'ParamCheck', 'GradCheckReport', 'check_grads',
-           'Pattern', 'Finding', 'Diagnosis', 'diagnose', 'check_mlp', 'Agreement', 'plain_network_loss', 'three_ways']
+           'MIN_EVIDENCE', 'WELL_ABOVE', 'EXPLAINED', 'f_nudged', 'central_differences', 'richardson_difference',
+           'numeric_grad', 'rel_error', 'as_vector', 'two_layer_problem', 'GradientCheckError', 'ParamCheck',
+           'GradCheckReport', 'check_grads', 'Pattern', 'Finding', 'Diagnosis', 'diagnose', 'check_mlp', 'Agreement',
+           'plain_network_loss', 'three_ways']
 
 # %% ../nbs/08_gradcheck.ipynb #2174c88c
 RICHARDSON_WEIGHTS = {2: (1.0,), 4: (4 / 3, -1 / 3), 6: (3 / 2, -3 / 5, 1 / 10)}
@@ -90,7 +91,7 @@ def central_differences(
     eps:float | None,
     count:int,
 )->list:
-    """[d_1, …, d_count], d_t the central difference with step t·ε; x restored
+    """[ĝ_1, …, ĝ_count], ĝ_t the central difference with step t·ε; x restored
 
     Parameters
     ----------
@@ -103,12 +104,12 @@ def central_differences(
     eps : float | None
         the step ε > 0; None for DEFAULT_EPS of x's dtype
     count : int
-        how many differences: d_1, …, d_count
+        how many differences: ĝ_1, …, ĝ_count
 
     Returns
     -------
     list
-        the differences d_1, …, d_count, as floats
+        the differences ĝ_1, …, ĝ_count, as floats
     """
     if not isinstance(x, np.ndarray) or x.dtype not in DEFAULT_EPS:
         got = type(x).__name__
@@ -116,15 +117,15 @@ def central_differences(
         raise TypeError("x must be a float32 or float64 numpy array "
                         f"(it is nudged in place), got {got}")
     eps = DEFAULT_EPS[x.dtype] if eps is None else _number('eps', eps, True)
-    d = []
+    g_hat = []
     for t in range(1, count + 1):
         f_up, h_up = f_nudged(f, x, index, t * eps)
         f_down, h_down = f_nudged(f, x, index, -t * eps)
         if h_up == h_down:
             raise ValueError(f"eps={eps:g} is too small for {x.dtype} at "
                              f"{float(x[index]):g}: x ± eps rounds back to x")
-        d.append((f_up - f_down) / (h_up - h_down))
-    return d
+        g_hat.append((f_up - f_down) / (h_up - h_down))
+    return g_hat
 
 def richardson_difference(
     f:Callable,
@@ -146,7 +147,7 @@ def richardson_difference(
     eps : float | None
         the step ε > 0; by default DEFAULT_EPS of x's dtype
     order : int
-        2, 4 or 6: d_1, or its Richardson extrapolations
+        2, 4 or 6: ĝ_1, or its Richardson extrapolations
 
     Returns
     -------
@@ -156,8 +157,8 @@ def richardson_difference(
     if order not in RICHARDSON_WEIGHTS:
         raise ValueError(f"order must be 2, 4 or 6, got {order!r}")
     weights = RICHARDSON_WEIGHTS[order]
-    d = central_differences(f, x, index, eps, len(weights))
-    return sum(w * d_t for w, d_t in zip(weights, d))
+    g_hat = central_differences(f, x, index, eps, len(weights))
+    return sum(w * g_t for w, g_t in zip(weights, g_hat))
 
 def numeric_grad(
     f:Callable,
@@ -307,11 +308,20 @@ class ParamCheck:
     shape : tuple
         its shape
     checked : int
-        entries (and random directions) compared
+        entries (and random directions) judged
     skipped : int
         entries where f is not smooth enough to judge
+    too_small : int
+        entries not judged: both values within atol of 0,
+        and atol coarser than rtol times the scale
     steep : int
-        of the skipped: those smooth at the step eps/8
+        of the checked: judged at the second, smaller step
+    noisy : int
+        of the skipped: rougher at the smaller step, as noise is
+    noise : float
+        the noise in f that the noisy entries suggest
+    unconfirmed : int
+        of the skipped: off at one step, not at the second
     index : object
         the worst entry: an index, or 'direction 1'
     analytic : float
@@ -321,9 +331,11 @@ class ParamCheck:
     rel_error : float
         |analytic − numeric| / scale (inf: no match)
     failed : bool
-        an entry disagreed, or the gradient is bad
+        an entry disagreed at two steps, or the gradient is bad
     problem : str
         what failed the check outright (shape, NaN)
+    partial : bool
+        only a sample was estimated: too few for a diagnosis
     estimates : dict
         index → the numeric estimate, for a diagnosis
     """
@@ -331,20 +343,26 @@ class ParamCheck:
     shape: tuple
     checked: int = 0
     skipped: int = 0
+    too_small: int = 0
     steep: int = 0
+    noisy: int = 0
+    noise: float = 0.0
+    unconfirmed: int = 0
     index: object = None
     analytic: float = math.nan
     numeric: float = math.nan
     rel_error: float = 0.0
     failed: bool = False
     problem: str = ''
+    partial: bool = False
     estimates: dict = field(default_factory=dict, repr=False)
 
     @property
     def verdict(self)->str:
         "'failed', 'inconclusive' (too few entries judged) or 'passed'"
         if self.failed: return 'failed'
-        tried = self.checked + self.skipped
+        if math.prod(self.shape) == 0: return 'passed'   # nothing to get wrong
+        tried = self.checked + self.skipped + self.too_small
         if self.checked == 0 or self.checked < MIN_JUDGED * tried:
             return 'inconclusive'
         return 'passed'
@@ -353,6 +371,7 @@ class ParamCheck:
     def ok(self)->bool:
         "True when the parameter passed: enough entries judged, none wrong"
         return self.verdict == 'passed'
+
 
 # %% ../nbs/08_gradcheck.ipynb #91d72fe1
 @dataclass
@@ -373,16 +392,16 @@ class GradCheckReport:
     atol : float
         the absolute tolerance used
     notes : list
-        remarks, e.g. on skipped entries
-    diagnosis : object
-        if failed: the Diagnosis that fits, or None
+        remarks: entries skipped or too small, advice
+    diagnosis : Diagnosis | None
+        a failed check's Diagnosis, or None
     """
     params: list
     eps: float
     rtol: float
     atol: float
     notes: list = field(default_factory=list)
-    diagnosis: object = None
+    diagnosis: Diagnosis | None = None
 
     @property
     def verdict(self)->str:
@@ -390,7 +409,7 @@ class GradCheckReport:
         verdicts = {p.verdict for p in self.params}
         for verdict in ('failed', 'inconclusive'):
             if verdict in verdicts: return verdict
-        return 'passed'
+        return 'passed' if self.judged else 'inconclusive'
 
     @property
     def ok(self)->bool:
@@ -398,9 +417,15 @@ class GradCheckReport:
         return self.verdict == 'passed'
 
     @property
+    def judged(self)->int:
+        "How many entries (and directions) were judged, over all parameters"
+        return sum(p.checked for p in self.params)
+
+    @property
     def max_rel_error(self)->float:
-        "The largest relative error over all checked entries"
-        return max((p.rel_error for p in self.params), default=0.0)
+        "The largest relative error over the entries judged (0.0 if none was)"
+        return max((p.rel_error for p in self.params if p.checked or p.failed),
+                   default=0.0)
 
     def raise_if_failed(self)->GradCheckReport:
         """Raise GradientCheckError unless the check passed; else the report
@@ -412,34 +437,50 @@ class GradCheckReport:
         """
         if self.ok: return self
         lines = [_failure(p, self) for p in self.params if not p.ok]
+        if not lines: lines = ["gradient check inconclusive: no entry to judge"]
         lines += self._diagnosis_lines() + self.notes
         raise GradientCheckError('\n'.join(lines))
 
     def _diagnosis_lines(self):
         if self.verdict != 'failed': return []
-        if self.diagnosis is None:
-            return ["diagnosis: no simple pattern found (no constant factor, "
-                    "transpose, rows or columns, or zeros explains the "
-                    "numbers)"]
-        return [f"diagnosis: {line}" if i == 0 else f"  {line}"
-                for i, line in enumerate(str(self.diagnosis).splitlines())]
+        failed = [p for p in self.params if p.verdict == 'failed']
+        said = str(self.diagnosis or '').splitlines()
+        lines = [f"diagnosis: {line}" if i == 0 else f"  {line}"
+                 for i, line in enumerate(said)]
+        partial = [p.name for p in failed if p.partial]
+        if partial:
+            lines.append(f"no diagnosis for {', '.join(partial)}: more than "
+                         f"{DIAGNOSIS_MAX} entries, of which only a sample "
+                         "was estimated, too little to fit a pattern to")
+        if self.diagnosis is None and len(partial) < len(failed):
+            lines.append("diagnosis: no simple pattern found (no constant "
+                         "factor, transpose, rows or columns, or zeros "
+                         "explains the numbers)")
+        return lines
 
     def _rows(self):
-        yield ['parameter', 'shape', 'checked', 'skipped', 'worst entry',
-               'analytic', 'numeric', 'rel. error', 'verdict']
+        yield ['parameter', 'shape', 'checked', 'skipped', 'too small',
+               'worst entry', 'analytic', 'numeric', 'rel. error', 'verdict']
         words = dict(passed='ok', failed='FAIL', inconclusive='INCONCLUSIVE')
         for p in self.params:
             verdict = words[p.verdict] + (f': {p.problem}' if p.problem else '')
+            worst = [str(p.index), f'{p.analytic:.6g}', f'{p.numeric:.6g}',
+                     f'{p.rel_error:.1e}']
+            if p.index is None:                  # nothing judged to show
+                worst = ['—'] * 3 + [worst[3] if p.problem else '—']
             yield [p.name, str(p.shape), str(p.checked), str(p.skipped),
-                   str(p.index), f'{p.analytic:.6g}', f'{p.numeric:.6g}',
-                   f'{p.rel_error:.1e}', verdict]
+                   str(p.too_small), *worst, verdict]
 
     def _summary(self):
         verdict = {'passed': 'passed', 'failed': 'FAILED',
                    'inconclusive': 'INCONCLUSIVE'}[self.verdict]
+        settings = (f"rtol {self.rtol:.0e}, atol {self.atol:.1e}, "
+                    f"eps {self.eps:.0e}")
+        if not self.judged and self.verdict != 'failed':
+            return f"gradient check {verdict}: no entry judged ({settings})"
+        if self.ok and self.max_rel_error > self.rtol: verdict += ' within atol'
         return (f"gradient check {verdict}: max relative error "
-                f"{self.max_rel_error:.1e} (rtol {self.rtol:.0e}, "
-                f"atol {self.atol:.1e}, eps {self.eps:.0e})")
+                f"{self.max_rel_error:.1e} ({settings})")
 
     def __repr__(self):
         rows = list(self._rows())
@@ -464,8 +505,9 @@ def _failure(p, report):
     "One line saying why parameter p did not pass, readable without the code"
     if p.problem: return f"gradient check failed for {p.name}: {p.problem}"
     if p.verdict == 'inconclusive':
+        tried = p.checked + p.skipped + p.too_small
         return (f"gradient check inconclusive for {p.name}: {p.checked} of "
-                f"{p.checked + p.skipped} entries could be judged (see below)")
+                f"{tried} entries could be judged (see below)")
     if isinstance(p.index, str): where = f"along random {p.index}"
     else: where = f"at index {p.index}"
     return (f"gradient check failed for {p.name} {where}: analytic "
@@ -473,8 +515,9 @@ def _failure(p, report):
             f"{p.rel_error:.1e} (allowed: rtol {report.rtol:.0e}, "
             f"atol {report.atol:.1e})")
 
+
 # %% ../nbs/08_gradcheck.ipynb #489e7453
-PROBES = 32          # skipped entries per parameter tried again at eps / 8
+PROBES = 32          # entries per parameter tried again at the second step
 DIAGNOSIS_MAX = 4096 # a failed parameter this small gets every entry estimated
 
 def _named(params):
@@ -492,6 +535,9 @@ def _check_structure(names, arrays, grads):
             got = type(x).__name__ + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
             raise TypeError(f"{name} must be a float32 or float64 numpy array "
                             f"(it is nudged in place), got {got}")
+        if not x.flags.writeable:
+            raise ValueError(f"{name} is read-only, and check_grads nudges each parameter in "
+                             "place (f reads it where it lives): pass a writable array")
     if isinstance(grads, dict):
         if set(grads) != set(names):
             raise ValueError(f"grads has keys {sorted(grads)} but params has {sorted(names)}")
@@ -505,12 +551,18 @@ def _optional(name, value, check):
     "None, or value passed through check(value, name)"
     return None if value is None else check(value, name)
 
+def _seed(seed):
+    "seed as an int; a ValueError naming it unless it is a whole number ≥ 0"
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
 def _estimate_and_kink(values, f0):
     "The sixth-order estimate, and how far the stencil strays from what any smooth f must show"
-    d = [(fp - fm) / (hp - hm) for (fp, hp), (fm, hm) in values]            # d_1 … d_4
-    gap = [(fp - f0) / hp - (f0 - fm) / -hm for (fp, hp), (fm, hm) in values]  # slope gaps
-    estimate = sum(w * d_t for w, d_t in zip(RICHARDSON_WEIGHTS[6], d))
-    off_pattern = d[3] - (3.5 * d[0] - 7 * d[1] + 4.5 * d[2])   # smooth: d_t even in t
+    g_hat = [(fp - fm) / (hp - hm) for (fp, hp), (fm, hm) in values]          # ĝ_1 … ĝ_4
+    gap = [(fp - f0) / hp - (f0 - fm) / -hm for (fp, hp), (fm, hm) in values]  # Δ_1 … Δ_4
+    estimate = sum(w * g_t for w, g_t in zip(RICHARDSON_WEIGHTS[6], g_hat))
+    off_pattern = g_hat[3] - (3.5 * g_hat[0] - 7 * g_hat[1] + 4.5 * g_hat[2])  # ĝ_t even in t
     off_line = gap[2] - 4 * gap[1] + 5 * gap[0]                  # smooth: Δ_t = a t + b t³
     return estimate, max(2 * abs(off_pattern), abs(off_line))
 
@@ -522,11 +574,11 @@ def _stencil(f, x, index, eps):
                          "x ± eps rounds back to x")
     return values
 
-def _directional_stencil(f, x, u, eps):
-    "f with all of x moved by ± t·eps·u for t = 1 … 4, as _stencil returns it; x restored exactly"
+def _directional_stencil(f, x, direction, eps):
+    "f with all of x moved by ± t·eps along direction, t = 1 … 4, as _stencil returns it"
     original = x.copy()
     def moved(step):
-        x[...] = original + step * u
+        x[...] = original + step * direction
         return _scalar(f(x)), step
     try: return [(moved(t * eps), moved(-t * eps)) for t in (1, 2, 3, 4)]
     finally: x[...] = original
@@ -544,73 +596,178 @@ def _entries(f, f0, x, flat, eps):
     indices = (tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in flat)
     return [(idx, *_estimate_and_kink(_stencil(f, x, idx, eps), f0)) for idx in indices]
 
-def _check_param(f, f0, name, x, g, eps, rtol, atol, round_off, max_entries, rng):
+class _Try(NamedTuple):
+    "One comparison: where (an index, or a direction), your value, the estimate"
+    key: object        # the entry's index, or 'direction 1'
+    where: object      # the index, or the direction as an array
+    analytic: float
+    estimate: float
+    stray: float
+    scale: float
+    step: float
+
+def _second_step(step, dtype):
+    "The step that tries an entry again: 8 times smaller, and no larger than the default"
+    return min(step / 8, DEFAULT_EPS[dtype])
+
+def _again(f, f0, x, t, step):
+    "t estimated again at another step (stray inf when that step rounds to nothing)"
+    try:
+        if isinstance(t.where, np.ndarray):
+            values = _directional_stencil(f, x, t.where, step)
+        else: values = _stencil(f, x, t.where, step)
+    except ValueError: return t._replace(estimate=math.nan, stray=math.inf, step=step)
+    estimate, stray = _estimate_and_kink(values, f0)
+    return t._replace(estimate=estimate, stray=stray, step=step)
+
+def _judge(t, atol, rtol, whole=0.0):
+    "'rough', 'too small', 'right' or 'wrong': what one comparison can say"
+    allowed = atol + rtol * t.scale
+    if not t.stray <= allowed: return 'rough'           # NaN-safe
+    coarse = atol > rtol * max(t.scale, whole)          # whole: all parameters' scale
+    flat = t.analytic == 0 and t.estimate == 0          # f exactly flat, to the bit
+    if coarse and not flat and abs(t.analytic) <= atol and abs(t.estimate) <= atol:
+        return 'too small'    # within atol of 0, where atol is coarser than rtol
+    return 'right' if abs(t.analytic - t.estimate) <= allowed else 'wrong'
+
+def _tries(f, f0, x, g, eps, max_entries, rng):
+    "The comparisons at the step eps: every entry, or a sample and one random direction"
+    sampled = max_entries is not None and max_entries < x.size
+    flat = rng.choice(x.size, size=max_entries, replace=False) if sampled else range(x.size)
+    entries = _entries(f, f0, x, flat, eps)
+    tiny = np.finfo(x.dtype).tiny     # a scale of 0 is exact: no atol is coarser than it
+    scale = max(np.abs(g).max(initial=0), max((abs(e) for _, e, _ in entries), default=0), tiny)
+    tries = [_Try(idx, idx, float(g[idx]), e, stray, scale, eps) for idx, e, stray in entries]
+    if sampled:
+        direction = rng.standard_normal(x.shape); direction /= np.linalg.norm(direction)
+        e, stray = _estimate_and_kink(_directional_stencil(f, x, direction, eps), f0)
+        tries.append(_Try('direction 1', direction, float((g * direction).sum()), e, stray,
+                          max(np.linalg.norm(g), abs(e), tiny), eps))
+    return tries, sampled
+
+def _confirmed(f, f0, x, t, atol_at, rtol):
+    "A wrong entry is confirmed when, at a step 8 times smaller, f is smooth and the estimate the same"
+    again = _again(f, f0, x, t, _second_step(t.step, x.dtype))
+    if _judge(again, atol_at(again.step), rtol) == 'rough': return False
+    agree = atol_at(t.step) + atol_at(again.step) + 2 * rtol * t.scale
+    return abs(again.estimate - t.estimate) <= agree
+
+def _check_param(f, f0, name, x, g, eps, rtol, atol, round_off, max_entries, rng, whole=0.0):
     "Compare the gradient g of one parameter x with finite differences of f: a ParamCheck"
     row = ParamCheck(name, x.shape)
     row.problem = _gradient_problem(x, g)
     if row.problem:                  # no verdict to reach; estimate for the diagnosis
         row.failed, row.rel_error = True, math.inf
-        if x.size <= DIAGNOSIS_MAX:
+        row.partial = x.size > DIAGNOSIS_MAX
+        if not row.partial:
             entries = _entries(f, f0, x, range(x.size), eps)
-            scale = max(abs(e) for _, e, _ in entries)
+            scale = max((abs(e) for _, e, _ in entries), default=0)
             row.estimates = {i: e for i, e, stray in entries if stray <= atol + rtol * scale}
         return row
+    if x.size == 0: return row
     g = np.asarray(g, dtype=np.float64)
-    sampled = max_entries is not None and max_entries < x.size
-    flat = rng.choice(x.size, size=max_entries, replace=False) if sampled else range(x.size)
-    entries = _entries(f, f0, x, flat, eps)
-    scale = max(np.abs(g).max(initial=0), max((abs(e) for _, e, _ in entries), default=0))
-    candidates = [(idx, g[idx], e, stray, scale) for idx, e, stray in entries]
-    if sampled:
-        u = rng.standard_normal(x.shape); u /= np.linalg.norm(u)
-        e, stray = _estimate_and_kink(_directional_stencil(f, x, u, eps), f0)
-        candidates.append(('direction 1', float((g * u).sum()), e, stray,
-                           max(np.linalg.norm(g), abs(e))))
-    worst, skipped = -1.0, []
-    for index, a, e, stray, sc in candidates:
-        allowed = atol + rtol * sc
-        if stray > allowed: skipped.append(index); continue   # no verdict here
+    atol_at = lambda step: atol if step == eps else max(atol, round_off / step)
+    tries, sampled = _tries(f, f0, x, g, eps, max_entries, rng)
+    kept, rough = [], []
+    for t in tries:
+        (rough if _judge(t, atol, rtol) == 'rough' else kept).append(t)
+    for t in rough[:PROBES]:          # at a step 8 times smaller, is f smooth there?
+        again = _again(f, f0, x, t, _second_step(eps, x.dtype))
+        if _judge(again, atol_at(again.step), rtol) != 'rough':
+            kept.append(again); continue
+        row.skipped += 1
+        if again.stray >= 4 * t.stray:            # noise grows as the step shrinks
+            row.noisy += 1                        # by about 1/step: ν ≈ stray·step/12
+            row.noise = max(row.noise, t.stray * t.step / 12)
+    row.skipped += len(rough[PROBES:])
+    verdicts = [(t, _judge(t, atol_at(t.step), rtol, whole)) for t in kept]
+    allowed = lambda t: atol_at(t.step) + rtol * t.scale
+    wrong = sorted((t for t, v in verdicts if v == 'wrong'),
+                   key=lambda t: abs(t.analytic - t.estimate) / allowed(t), reverse=True)
+    refuted = []                      # a real error persists at a smaller step
+    for t in wrong[:PROBES]:
+        if _confirmed(f, f0, x, t, atol_at, rtol): break
+        refuted.append(t)
+    else: refuted = wrong             # none confirmed: no failure to report
+    row.unconfirmed, row.skipped = len(refuted), row.skipped + len(refuted)
+    judged = [(t, v) for t, v in verdicts if not any(t is r for r in refuted)]
+    row.too_small = sum(v == 'too small' for _, v in judged)
+    worst = -1.0
+    for t, v in judged:
+        if not isinstance(t.key, str): row.estimates[t.key] = t.estimate
+        if v == 'too small': continue
         row.checked += 1
-        if not isinstance(index, str): row.estimates[index] = e
-        ratio = abs(a - e) / allowed
+        row.steep += t.step != eps
+        ratio = abs(t.analytic - t.estimate) / allowed(t)
         if ratio > worst:
-            worst = ratio
-            row.index, row.analytic, row.numeric = index, float(a), float(e)
-            row.rel_error = abs(a - e) / sc if sc else 0.0
-    row.skipped, row.failed = len(skipped), worst > 1
-    if row.failed and sampled and x.size <= DIAGNOSIS_MAX:   # a diagnosis wants all
+            worst, row.index, row.analytic, row.numeric = ratio, t.key, t.analytic, t.estimate
+            row.rel_error = abs(t.analytic - t.estimate) / t.scale if t.scale else 0.0
+    row.failed = worst > 1
+    row.partial = row.failed and sampled and x.size > DIAGNOSIS_MAX
+    if row.failed and sampled and not row.partial:      # a diagnosis wants every entry
+        scale = max([np.abs(g).max(initial=0), *map(abs, row.estimates.values())])
         row.estimates = {i: e for i, e, stray in _entries(f, f0, x, range(x.size), eps)
                          if stray <= atol + rtol * scale}
-    probed = [i for i in skipped if not isinstance(i, str)][:PROBES]
-    small = eps / 8                   # at a step 8 times smaller, is f smooth there?
-    allowed = max(atol, round_off / small) + rtol * scale
-    row.steep = sum(_estimate_and_kink(_stencil(f, x, i, small), f0)[1] <= allowed
-                    for i in probed)
     return row
 
-def _notes(rows, eps):
-    "What the report should say about skipped entries and inconclusive parameters"
-    notes, skipped = [], sum(r.skipped for r in rows)
-    if skipped:
-        notes.append(f"skipped: {skipped} entries where f, at steps of eps to 4 eps, does not "
-                     "behave like a smooth function (a kink within ±4 eps, such as a ReLU "
-                     "pre-activation near 0, or a step too large for how fast f bends there), "
-                     "so no finite difference there can be trusted")
+def _notes(rows, f0, eps, rtol, atol, dtype):
+    "What the report should say about entries not judged, and what to change"
+    notes, second = [], _second_step(eps, dtype)
+    total = lambda field: sum(getattr(r, field) for r in rows)
+    entries = lambda field: f"{total(field)} {'entry' if total(field) == 1 else 'entries'}"
+    if total('skipped'):
+        notes.append(f"skipped: {entries('skipped')} where f, at steps of eps to 4 eps and "
+                     f"again at eps={second:.2g}, does not behave like a smooth function (a kink "
+                     "within a few steps, such as a ReLU pre-activation near 0; a step too large "
+                     "for how fast f bends there; or noise in f), so no finite difference there "
+                     "can be trusted")
+    if total('unconfirmed'):
+        notes.append(f"of those, {total('unconfirmed')} disagreed with your gradient at one step "
+                     "but gave another estimate at a step 8 times smaller: neither is trusted")
+    if total('steep'):
+        notes.append(f"judged at eps={second:.2g}: {entries('steep')} where f does not "
+                     "behave smoothly at eps but does at the smaller step (a kink just beyond its "
+                     "reach, or a step too large for how fast f bends there)")
+    if total('too_small'):
+        notes.append(f"too small: {entries('too_small')} where your gradient and the "
+                     f"estimate are both within atol = {atol:.1e} of 0, where no difference at "
+                     "this step tells right from wrong")
+    within = [r.name for r in rows if r.ok and r.rel_error > rtol]
+    if within:
+        notes.append(f"within atol: {', '.join(within)} passed with a relative error above rtol, "
+                     f"allowed by atol = {atol:.1e}, the loss's round-off at this step: a larger "
+                     "eps, float64, or a smaller atol would judge more finely")
     unsure = [r for r in rows if r.verdict == 'inconclusive']
-    if not unsure: return notes
-    names = ', '.join(r.name for r in unsure)
-    steep = sum(r.steep for r in unsure)
-    notes.append(f"inconclusive: {names}: fewer than {MIN_JUDGED:.0%} of the entries tried "
-                 "could be judged, too few to say anything about the gradient")
-    if steep:
-        notes.append(f"the step is too large for f: {steep} of the skipped entries behave "
-                     f"smoothly at eps={eps / 8:.2g}; check again with eps={eps / 8:.2g} "
-                     "or smaller")
-    if any(r.steep < min(r.skipped, PROBES) for r in unsure):
-        notes.append("f has a kink near the other skipped entries (they stay rough at "
-                     f"eps={eps / 8:.2g}): check again at other points (other inputs, or "
-                     "other parameter values)")
+    if unsure: notes += _advice(unsure, f0, eps, second, atol, dtype)
     return notes
+
+def _advice(unsure, f0, eps, second, atol, dtype):
+    "What an inconclusive check should try next"
+    names = ', '.join(r.name for r in unsure)
+    notes = [f"inconclusive: {names}: fewer than {MIN_JUDGED:.0%} of the entries tried could be "
+             "judged, too few to say anything about the gradient"]
+    small = [r.name for r in unsure if r.too_small]
+    if small:
+        notes.append(f"too small to judge in {', '.join(small)}: atol = {atol:.1e} (100 roundings "
+                     "of f, over eps) is coarser than the gradient there: check in float64, with "
+                     "a larger eps, or with an atol of your own")
+    noisy = [r for r in unsure if r.noisy]
+    if noisy:
+        noise = max(r.noise for r in noisy)
+        notes.append(f"f is noisy: {sum(r.noisy for r in noisy)} of the skipped entries grow "
+                     "rougher as the step shrinks, as rounding does; the noise is about "
+                     f"{noise / max(abs(f0), 1e-300):.0e} of |f|, while {dtype} rounds to "
+                     f"{np.finfo(dtype).eps:.0e}: is f computed in float32? Check with "
+                     "parameters of f's precision, or with an atol of about "
+                     f"{100 * noise / eps:.1e} (100 times the noise, over eps)")
+    if any(r.skipped > r.noisy + r.unconfirmed for r in unsure):
+        which = "the other skipped entries" if noisy else "the skipped entries"
+        where = ", in float64," if dtype == np.float32 else ""
+        notes.append(f"{which} stay rough at eps={second:.2g}: a kink, a step still too large, "
+                     f"or round-off: check again with eps={_second_step(second, dtype):.2g}"
+                     f"{where} or at other points (other inputs, or other parameter values)")
+    return notes
+
 
 # %% ../nbs/08_gradcheck.ipynb #5a8f57a8
 def check_grads(
@@ -632,7 +789,10 @@ def check_grads(
     entries could be judged); report.ok is True only when it passed;
     report.raise_if_failed() raises GradientCheckError otherwise; a failed
     report carries report.diagnosis, a simple pattern that explains the
-    numbers (or None). Print the report for a table: the worst entry of each
+    numbers (or None). An entry is judged where f behaves smoothly at the step
+    eps (or else at a step 8 times smaller) and your value or the estimate
+    stands above atol; an entry fails only when a second, smaller step gives
+    the same estimate. Print the report for a table: the worst entry of each
     parameter, its relative error and its verdict. For example, with W a float
     array, check_grads(lambda W: np.sum(np.tanh(W) ** 2), W,
     2 * np.tanh(W) / np.cosh(W) ** 2).raise_if_failed() passes.
@@ -645,8 +805,8 @@ def check_grads(
         (or an array with one entry)
     params : dict | list | np.ndarray
         a dict name → array, a list of arrays,
-        or one array; float32 or float64; each entry is nudged in place
-        and put back
+        or one array; float32 or float64, writable: each entry is
+        nudged in place and put back
     grads : dict | list | np.ndarray
         your gradients, in the structure
         and shapes of params
@@ -664,7 +824,8 @@ def check_grads(
         per parameter, plus one random direction through all of it;
         None: every entry
     seed : int
-        seed of those random entries and directions
+        seed of those random entries and directions,
+        a whole number >= 0
     batch_size : int | None
         the batch size B, if known,
         so that a diagnosis can name a factor B or 1/B
@@ -691,10 +852,12 @@ def check_grads(
         raise ValueError(f"f is {f0} at the parameters given: there is no slope to check")
     round_off = 100 * np.finfo(dtype).eps * max(abs(f0), np.finfo(dtype).tiny)
     atol = round_off / eps if atol is None else _number('atol', atol)
-    rng = np.random.default_rng(seed)
-    rows = [_check_param(f_of, f0, n, x, g, eps, rtol, atol, round_off, max_entries, rng)
+    rng = np.random.default_rng(_seed(seed))
+    whole = max((np.abs(np.asarray(g, np.float64)).max(initial=0) for x, g in zip(arrays, grads)
+                 if not _gradient_problem(x, g)), default=0.0)   # the largest entry claimed
+    rows = [_check_param(f_of, f0, n, x, g, eps, rtol, atol, round_off, max_entries, rng, whole)
             for n, x, g in zip(names, arrays, grads)]
-    report = GradCheckReport(rows, eps, rtol, atol, _notes(rows, eps))
+    report = GradCheckReport(rows, eps, rtol, atol, _notes(rows, f0, eps, rtol, atol, dtype))
     if report.verdict == 'failed':
         report.diagnosis = diagnose(report, dict(zip(names, grads)),
                                     batch_size=batch_size, n_outputs=n_outputs)
@@ -768,14 +931,18 @@ class Diagnosis:
     unexplained : list
         the failed parameters no pattern explains
     layer : int | None
-        check_backprop's: the layer where the error starts
+        check_backprop's: the highest layer that failed
     vocabulary : dict
         name → Pattern: where the names are explained
+    unjudged : list
+        check_backprop's: parameters above that layer
+        that could not be judged (inconclusive)
     """
     findings: list
     unexplained: list = field(default_factory=list)
     layer: int | None = None
     vocabulary: dict = field(default_factory=lambda: PATTERNS, repr=False)
+    unjudged: list = field(default_factory=list)
 
     @property
     def names(self)->set:
@@ -792,7 +959,11 @@ class Diagnosis:
                 p = self.vocabulary[name]
                 lines.append(f"  {name}: {p.meaning} See {SITE}{p.page}")
         said = any('starts at layer' in f.sentence for f in self.findings)
-        if self.layer and not said:
+        if self.layer and self.unjudged:
+            lines.append(f"the highest layer that failed is {self.layer}; "
+                         f"{', '.join(self.unjudged)} above it could not be "
+                         "judged, so the error may start higher")
+        elif self.layer and not said:
             lines.append(f"the error starts at layer {self.layer}, the highest "
                          "wrong one (backprop starts at the output)")
         if self.unexplained:
@@ -801,6 +972,8 @@ class Diagnosis:
 
 # %% ../nbs/08_gradcheck.ipynb #a08d0003
 MIN_EVIDENCE = 4   # telling entries a pattern with a free part needs
+WELL_ABOVE = 10    # a telling entry: true gradient this many tolerances from 0
+EXPLAINED = 0.1    # a pattern leaves at most this share of the error unexplained
 
 def _fits(g, pred, mask, atol, rtol, ratio=1.0):
     "pred matches g on every judged entry, to the check's tolerance (atol times |ratio|)"
@@ -808,6 +981,13 @@ def _fits(g, pred, mask, atol, rtol, ratio=1.0):
     if a.size == 0: return False
     scale = max(np.abs(a).max(), np.abs(b).max())
     return bool(np.all(np.abs(a - b) <= abs(ratio) * atol + rtol * scale))
+
+def _explains(g, pred, n, mask, atol, rtol, ratio=1.0):
+    "pred fits g (_fits), and where g is off it accounts for 90 % of the error at least"
+    if not _fits(g, pred, mask, atol, rtol, ratio): return False
+    off = _off(g, n, mask, atol, rtol)
+    n = np.where(mask, n, 0)
+    return bool(np.all(np.abs(g - pred)[off] <= EXPLAINED * np.abs(g - n)[off]))
 
 def _text(value):
     "A number as a short fraction when it is one, with a true minus sign"
@@ -826,22 +1006,27 @@ def _named_factors(batch_size, n_outputs):
     return [(value, ' = '.join([_text(value)] + [s for s, _ in items if s]),
              tuple(name for _, name in items)) for value, items in merged.items()]
 
-def _informative(n, mask, atol, rtol):
-    "Judged entries whose true gradient is clearly not zero"
-    scale = np.abs(n[mask]).max(initial=0)
-    return mask & (np.abs(np.where(mask, n, 0)) > atol + rtol * scale)
+def _telling(n, mask, atol, rtol):
+    "Judged entries whose true gradient stands well above the check's tolerance"
+    tol = atol + rtol * np.abs(n[mask]).max(initial=0)
+    return mask & (np.abs(np.where(mask, n, 0)) > WELL_ABOVE * tol)
 
-def _factor(g, n, mask, atol, rtol, named):
-    "(ratio, label, names) when g = ratio · n explains every judged entry, else None"
-    if not _informative(n, mask, atol, rtol).any(): return None
+def _factor(g, n, mask, atol, rtol, named, least=MIN_EVIDENCE):
+    "(ratio, label, names, k) when g = ratio · n explains the judged entries, k telling ones"
+    telling = _telling(n, mask, atol, rtol)
+    k = int(telling.sum())
+    if k == 0: return None
+    explains = lambda v: _explains(g, v * n, n, mask, atol, rtol, v)
     for value, label, names in named:
-        if _fits(g, value * n, mask, atol, rtol, value): return value, label, names
-    if _informative(n, mask, atol, rtol).sum() < MIN_EVIDENCE: return None   # ratio is free
-    ratio = float((g[mask] * n[mask]).sum() / (n[mask] ** 2).sum())
-    if ratio == 0 or not _fits(g, ratio * n, mask, atol, rtol, ratio): return None
-    exact = float(Fraction(ratio).limit_denominator(100))
-    if _fits(g, exact * n, mask, atol, rtol, exact): return exact, _text(exact), ('constant factor',)
-    return ratio, f"≈ {ratio:.4g}", ('constant factor',)
+        if explains(value): return value, label, names, k
+    if k < least: return None              # a free ratio fits one number, or too few
+    ratio = float((g[telling] * n[telling]).sum() / (n[telling] ** 2).sum())
+    if abs(ratio - 1) <= max(4 * rtol, 1e-3) or not explains(ratio): return None
+    for exact in (Fraction(ratio).limit_denominator(100),        # k/100, or 1/k
+                  1 / Fraction(1 / ratio).limit_denominator(100)):
+        if exact not in (0, 1) and explains(float(exact)):
+            return float(exact), _text(float(exact)), ('constant factor',), k
+    return ratio, f"≈ {ratio:.4g}", ('constant factor',), k
 
 def _off(g, n, mask, atol, rtol):
     "Judged entries where g and n disagree beyond the check's tolerance"
@@ -857,6 +1042,10 @@ def _lines_off(g, n, mask, atol, rtol, axis):
     if not lines or 2 * len(lines) > g.shape[axis]: return None   # at most half of them
     if any((np.take(telling, i, axis) & ~np.take(off, i, axis)).any() for i in lines): return None
     if (telling & ~off).sum() < MIN_EVIDENCE: return None     # too few right entries to count
+    error = np.abs(g - np.where(mask, n, 0))
+    inside = np.isin(np.indices(g.shape)[axis], lines)
+    if error[off].min() < error[mask & ~inside].max(initial=0) / EXPLAINED:
+        return None              # the lines must stand out: off by far more than the rest
     return lines
 
 def _which(lines, count, word):
@@ -866,18 +1055,26 @@ def _which(lines, count, word):
     plural = f"{word}s" if len(lines) > 1 else word
     return f"{plural} {', '.join(map(str, lines))} (of {count}, from 0)"
 
+def _ratio(factor):
+    "The sentence and the evidence of a factor that fits, with {k} for the entries it was told on"
+    ratio, label, names, k = factor
+    return (names, f"every entry is {label} times the true gradient",
+            f"yours / true = {ratio:.6g} on the {{k}} entries where the true gradient stands "
+            "well above the round-off, and every entry judged agrees within tolerance", k)
+
 def _pattern(row, g, atol, rtol, named):
-    "(names, sentence, evidence) of the pattern in one failed parameter, or None"
+    "(names, sentence, evidence, k) of the pattern in one failed parameter, or None"
     if not row.estimates or g is None: return None
     g = np.asarray(g, dtype=np.float64)
     n = np.full(row.shape, np.nan)
     for idx, e in row.estimates.items(): n[idx] = e
     mask = ~np.isnan(n)
     if g.shape != n.shape:                               # only a transpose can be told
-        if g.ndim == 2 and g.shape == n.shape[::-1] and _fits(g, n.T, mask.T, atol, rtol):
+        if (g.ndim == 2 and g.shape == n.shape[::-1] and _telling(n, mask, atol, rtol).any()
+                and _fits(g, n.T, mask.T, atol, rtol)):
             return (('transposed',), f"rows and columns swapped: shape {g.shape} holds "
                     f"the {n.shape} gradient transposed",
-                    "yours[k, j] = true[j, k] at every entry judged")
+                    "yours[k, j] = true[j, k] at every entry judged", None)
         return None
     judged = int(mask.sum())
     off = _off(g, n, mask, atol, rtol)
@@ -889,38 +1086,33 @@ def _pattern(row, g, atol, rtol, named):
                 where = f"in {_which(lines, g.shape[axis], word)}"; break
         return (('zeros',), f"zero {where}, where the true gradient is not",
                 f"the true gradient reaches {np.abs(n[off]).max():.3g} there; "
-                "every other entry agrees within tolerance")
-    found = []
+                "every other entry agrees within tolerance", None)
     factor = _factor(g, n, mask, atol, rtol, named)
-    if factor:
-        ratio, label, names = factor
-        found.append((names, f"every entry is {label} times the true gradient",
-                      f"yours / true = {ratio:.6g} at every entry judged, "
-                      "within the check's tolerance"))
+    found = [_ratio(factor)] if factor else []
     if g.ndim == 2 and g.shape[0] == g.shape[1]:         # entries a transpose moves:
         both = mask.T & mask
         moved = np.abs(np.where(both, n - n.T, 0)) > atol + rtol * np.abs(n[mask]).max()
-        if (both & moved).sum() >= MIN_EVIDENCE and _fits(g, n.T, both, atol, rtol):
+        if (both & moved).sum() >= MIN_EVIDENCE and _explains(g, n.T, n, both, atol, rtol):
             found.append((('transposed',), "it is the true gradient transposed",
-                          "yours[j, k] = true[k, j] at every entry judged"))
+                          "yours[j, k] = true[k, j] at every entry judged", None))
     if found:
         return (tuple(x for f in found for x in f[0]), '; '.join(f[1] for f in found),
-                '; '.join(f[2] for f in found))
+                '; '.join(f[2] for f in found), found[0][3])
     if g.ndim == 2 and min(g.shape) > 1:
         for axis, word, name in ((0, 'row', 'rows off'), (1, 'column', 'columns off')):
             lines = _lines_off(g, n, mask, atol, rtol, axis)
             if lines is None: continue
             sentence = f"wrong only in {_which(lines, g.shape[axis], word)}"
-            keep = np.zeros(g.shape[axis], bool); keep[lines] = True
-            inside = mask & (keep[:, None] if axis == 0 else keep[None, :])
-            sub = _factor(g, n, inside, atol, rtol, named)
+            inside = mask & np.isin(np.indices(g.shape)[axis], lines)
+            sub = _factor(g, n, inside, atol, rtol, named, least=2)  # the lines are found
             names = (name,)
             if sub:
                 sentence += f", and there it is {sub[1]} times the true gradient"
                 names += sub[2]
             worst = np.abs(g - np.where(mask, n, 0))[inside].max()
             return (names, sentence, f"{len(lines)} of {g.shape[axis]} {word}s off "
-                    f"(by up to {worst:.3g}); every entry of the others agrees within tolerance")
+                    f"(by up to {worst:.3g}); every entry of the others agrees within tolerance",
+                    None)
     return None
 
 def diagnose(
@@ -932,7 +1124,9 @@ def diagnose(
     """The simple patterns that explain each failed parameter's numbers, or None
 
     check_grads calls it on a failed check. A pattern is reported only when it
-    explains every judged entry of the parameter to the check's tolerance.
+    explains every judged entry of the parameter to the check's tolerance, and
+    nine tenths of the error at least where your gradient is off; a parameter
+    of which only a sample was estimated gets none.
 
     Parameters
     ----------
@@ -953,17 +1147,20 @@ def diagnose(
     named = _named_factors(batch_size, n_outputs)
     findings, unexplained = {}, []
     for row in report.params:
-        if row.verdict != 'failed': continue
+        if row.verdict != 'failed' or row.partial: continue
         found = _pattern(row, grads[row.name], report.atol, report.rtol, named)
         if found is None: unexplained.append(row.name); continue
-        names, sentence, evidence = found
-        params, evidences = findings.setdefault((names, sentence), ([], []))
+        names, sentence, evidence, k = found
+        params, evidences, told = findings.setdefault((names, sentence), ([], [], [0]))
         params.append(row.name)
         if evidence not in evidences: evidences.append(evidence)
+        told[0] += k or 0
     if not findings: return None
-    return Diagnosis([Finding(names, tuple(params), sentence, '; '.join(evidences))
-                      for (names, sentence), (params, evidences) in findings.items()],
+    return Diagnosis([Finding(names, tuple(params),
+                              sentence, '; '.join(evidences).format(k=told[0]))
+                      for (names, sentence), (params, evidences, told) in findings.items()],
                      unexplained)
+
 
 # %% ../nbs/08_gradcheck.ipynb #f6e26285
 def check_mlp(

@@ -115,7 +115,9 @@ _MEANINGS = {
     'b_i': ('np.ndarray', "bias leaving the input layer, shape (p,)"),
     'W_h': ('np.ndarray', "weights leaving the hidden layer, shape (p, n)"),
     'b_h': ('np.ndarray', "bias leaving the hidden layer, shape (n,)"),
-    'Y': ('np.ndarray', "targets: (B, n) numbers, or (B,) labels for softmax"),
+    'Y': ('np.ndarray', "targets: (B, n) numbers for mse; (B, n) numbers in [0, 1] "
+          "for binary_cross_entropy; (B,) integer labels in [0, n) for "
+          "softmax_cross_entropy"),
     'h': ('np.ndarray', "one row of hidden activations, shape (p,)"),
     'l': ('int', "an output unit, 0 … n − 1"),
     'r': ('int', "a hidden unit, 0 … p − 1"),

@@ -1,5 +1,6 @@
 """The derivation checks behind `bpnotes check` (issue 17, part 2): they pass on every seed tried, every
 draw keeps away from ReLU's kink, and a wrong formula fails its row, whichever way its bar points."""
+import json
 import time
 
 import numpy as np
@@ -8,13 +9,16 @@ import pytest
 import bpnotes.derivations as d
 import bpnotes.gradcheck as gradcheck
 from bpnotes.derivations import MARGIN, REJECT, TOL, derivation_checks, format_checks
+from conftest import NBS
+
+SEEDS = 200        # the derivations page says how many seeds the tests sweep: this many
 
 
 def test_every_row_passes_on_200_seeds_in_well_under_a_minute():
     "Every row on each seed, with one combination of activation, loss and batch size per row"
     start = time.process_time()
     failures, counts = [], set()
-    for seed in range(200):
+    for seed in range(SEEDS):
         rows = derivation_checks(seed, per_row=1)
         counts.add(len(rows))
         failures += [(seed, r.equation, r.error) for r in rows if not r.passed]
@@ -72,8 +76,9 @@ def test_a_wrong_formula_fails_its_row(monkeypatch):
     assert rows["three ways, phi = tanh"].passed                     # the other rows are untouched
 
 
-def test_a_right_formula_fails_a_row_that_must_reject(monkeypatch):
-    "The erratum rows pass only when the notes' formula is wrong: given the right one, they fail"
+@pytest.fixture
+def drawn(monkeypatch):
+    "What the erratum rows draw, recorded: {'args': [X, W_i, b_i, W_h, b_h], 'Y': Y}"
     drawn, problem = {}, d.two_layer_problem
 
     def recorded(*args, **kwargs):
@@ -81,6 +86,11 @@ def test_a_right_formula_fails_a_row_that_must_reject(monkeypatch):
         return drawn["args"], drawn["Y"]
 
     monkeypatch.setattr(d, "two_layer_problem", recorded)
+    return drawn
+
+
+def test_a_right_formula_fails_a_row_that_must_reject(monkeypatch, drawn):
+    "The erratum rows pass only when the notes' formula is wrong: given the right one, they fail"
     monkeypatch.setattr(d, "notes_output_layer_grads",     # the right output layer, dL/dO included
                         lambda H, W_h, b_h: d.output_layer_grads(H, W_h, b_h, drawn["Y"]))
     rows = {r.equation: r for r in derivation_checks(7, per_row=1)}
@@ -103,3 +113,29 @@ def test_the_table_shows_each_rows_bar_in_80_columns():
 def test_a_bad_seed_or_count_is_refused_by_name(seed, per_row):
     with pytest.raises(ValueError, match="seed must be|per_row must be"):
         derivation_checks(seed, per_row)
+
+
+def test_the_page_says_how_many_seeds_the_tests_sweep_and_how():
+    page = json.loads((NBS / "09c_derivation_checks.ipynb").read_text())
+    prose = " ".join("".join(c["source"]) for c in page["cells"] if c["cell_type"] == "markdown")
+    assert f"on {SEEDS} seeds" in prose and "per_row=1" in prose
+    assert "hundreds of seeds" not in prose and "near $10^{-6}$" not in prose
+    assert "pass on its verdicts" in prose          # the two rows that run check_grads
+
+
+def test_section_1_rows_name_the_output_entries_as_the_notation_does():
+    rows = [r.equation for r in derivation_checks(5, per_row=1)]
+    assert sum("psi'((z_o)_" in r for r in rows) == 3
+    assert not any("z_o[" in r or "z_k" in r or "W_h[" in r for r in rows), rows
+
+
+def test_the_second_erratum_row_reports_its_relative_error_against_finite_differences(monkeypatch, drawn):
+    "The erratum's dL/dW_i is zero, so its relative error against the true gradient is exactly 1"
+    rows = {r.equation: r for r in derivation_checks(7, per_row=1)}
+    (name,) = [n for n in rows if n.startswith("erratum 2")]
+    assert rows[name].error == 1.0 and rows[name].passed and "rejected" in name
+    args, Y = drawn["args"], drawn["Y"]
+    right = d.backprop(args[0], [tuple(args[1:3]), tuple(args[3:])], Y)[0][0]
+    monkeypatch.setattr(d, "notes_hidden_layer_grads", lambda *a: right)   # the right dL/dW_i
+    rows = {r.equation: r for r in derivation_checks(7, per_row=1)}
+    assert rows[name].error < 1e-9 and not rows[name].passed

@@ -49,8 +49,10 @@ def test_every_mlp_gradient_passes(sizes, B, activation, loss, seed, dtype):
     X, y = rng.normal(size=(B, sizes[0])), targets(rng, loss, B, sizes[-1])
     report = check_mlp(net, X, y)
     assert report.verdict != "failed", report
-    if report.verdict == "inconclusive":   # a ReLU kink within ±4 eps of a parameter's only entries
-        assert activation == "relu" and any("check again" in note for note in report.notes), report
+    if report.verdict == "inconclusive":   # a ReLU kink within ±4 eps of a parameter's only entries,
+        notes = " ".join(report.notes)     # or float32 entries too small for its atol to judge
+        assert ((activation == "relu" and "check again" in notes)
+                or (dtype == np.float32 and "too small to judge" in notes)), report
     if activation != "relu" and dtype == np.float64:   # no kink, so nothing to skip (float32 skips where its
         assert report.ok and not any(p.skipped for p in report.params), report   # round-off hides the slope)
 
