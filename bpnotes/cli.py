@@ -148,7 +148,7 @@ def train(
 )->int:
     """Train an MLP with softmax cross-entropy, test on 20 % held out; the exit status
 
-    0 when it trained; 1 when training diverged (the message and the curves so far
+    0 when it trained; 1 when training overflowed (the message and the curves so far
     are given, nothing is saved) or a file could not be written at the end (one
     line; the network is saved before the curves are drawn); 130 when interrupted
     (Ctrl-C): a one-line summary, and the curves so far.
@@ -221,8 +221,8 @@ def train(
     seconds = time.perf_counter() - start
     if history['diverged_at']:
         drawn = plot is not None and history['loss'] and curves(history)
-        sys.stderr.write(f"training diverged during epoch {history['diverged_at']}: the parameters "
-                         f"overflowed; try a smaller --lr than {lr}"
+        sys.stderr.write(f"training overflowed during epoch {history['diverged_at']} (the "
+                         f"parameters or the loss reached inf or NaN); try a smaller --lr than {lr}"
                          + ("; the curves up to then are in " + plot if drawn else "")
                          + ("; not saved" if save else "") + "\n")
         return 1
@@ -385,7 +385,7 @@ def main(
 )->int:
     """The bpnotes command: check, train, evaluate or grade; the exit status
 
-    0 on success; 1 when a check fails, training diverges, an answer fails its grade,
+    0 on success; 1 when a check fails, training overflows, an answer fails its grade,
     a file cannot be written or an optional dependency is missing; 2 for a bad
     argument (one line on standard error); 130 when interrupted; 141 when the
     program reading the output stops (bpnotes train | head -1), quietly.

@@ -169,7 +169,7 @@ def test_divergence_goes_to_stderr_with_status_1_and_saves_nothing(tmp_path, cap
     model = tmp_path / "m.npz"
     assert main(["train", "--data", "xor", "--lr", "1e307", "--save", str(model)]) == 1
     captured = capsys.readouterr()
-    assert "training diverged during epoch 1" in captured.err and "try a smaller --lr" in captured.err
+    assert "training overflowed during epoch 1" in captured.err and "try a smaller --lr" in captured.err
     assert "not saved" in captured.err and "test accuracy" not in captured.out and not model.exists()
 
 
@@ -189,7 +189,7 @@ def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
     plot = tmp_path / "curves.png"
     assert main(["train", "--data", "xor", "--plot", str(plot)]) == 1
     err = capsys.readouterr().err
-    assert "diverged during epoch 3" in err and f"the curves up to then are in {plot}" in err
+    assert "overflowed during epoch 3" in err and f"the curves up to then are in {plot}" in err
     assert len(seen["history"]["loss"]) == 2 and plot.stat().st_size > 10_000
 
 
