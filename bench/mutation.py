@@ -403,7 +403,9 @@ def coverage_map(scratch, notebooks, cache_dir):
                           scratch / "coverage.log", Recorder(base / "bpnotes", out))
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"the unmutated suite fails; see {scratch / 'coverage.log'}")
+            log = (scratch / "coverage.log").read_text(errors="replace").splitlines()
+            sys.exit("the unmutated suite fails (the scratch folder goes with this process); "
+                     "the end of its log:\n" + "\n".join(log[-40:]))
         print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
         cache.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(out, cache)

@@ -74,11 +74,11 @@ def test_train_digits_reaches_95_percent_and_evaluate_agrees(capsys, tmp_path):
     (["train", "--save", "/no/such/folder/m.npz"], "the folder of '/no/such/folder/m.npz' does not exist"),
     (["evaluate"], "the following arguments are required: model"),
     (["evaluate", "/no/such/file.npz"], "no such file: '/no/such/file.npz'"),
-    (["evaluate", "README.md"], "is not a network written by MLP.save: it is not an .npz archive"),
+    (["evaluate", "pyproject.toml"], "is not a network written by MLP.save: it is not an .npz archive"),
     (["evaluate", "m.npz", "--data", "spiral"], "unrecognized arguments: --data spiral"),   # R3 S3: it did nothing
     (["grade"], "the following arguments are required: file"),
     (["grade", "/no/such/answers.py"], "no such file: '/no/such/answers.py'"),
-    (["grade", "README.md"], "grade takes a .py file; got 'README.md'"),
+    (["grade", "pyproject.toml"], "grade takes a .py file; got 'pyproject.toml'"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "the following arguments are required"),
 ])
