@@ -16,10 +16,9 @@ from .single_value import (ACTIVATIONS, Activation, d_output_d_bias, d_output_d_
                                   get_activation, output_value, sigmoid)
 
 # %% auto #0
-__all__ = ['LOSSES', 'mse', 'mse_grad', 'log_softmax', 'softmax', 'one_hot', 'softmax_cross_entropy',
-           'softmax_cross_entropy_grad', 'binary_cross_entropy', 'binary_cross_entropy_grad', 'Loss', 'get_loss',
-           'softmax_jacobian', 'd_loss_d_weight', 'outputs_per_value', 'd_loss_d_bias', 'output_layer_grads_per_value',
-           'sgd_update']
+__all__ = ['LOSSES', 'mse', 'mse_grad', 'd_loss_d_weight', 'outputs_per_value', 'd_loss_d_bias', 'output_layer_grads_per_value',
+           'Loss', 'get_loss', 'sgd_update', 'log_softmax', 'softmax', 'one_hot', 'softmax_cross_entropy',
+           'softmax_cross_entropy_grad', 'binary_cross_entropy', 'binary_cross_entropy_grad', 'softmax_jacobian']
 
 # %% ../nbs/01_loss_derivative.ipynb #6f1d9c71
 @shapes(o='B n', y='B n')
@@ -31,6 +30,81 @@ def mse(o, y):
 def mse_grad(o, y):
     "∂L/∂o = 2(o − y)/(B·n) for the mean squared error"
     return 2 * (o - y) / o.size
+
+# %% ../nbs/01_loss_derivative.ipynb #59a0ac0a
+@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
+def d_loss_d_weight(H, W_h, b_h, dL_dO, j, k, psi='identity'):
+    "∂L/∂W_h[j, k] = Σ_s Σ_l ∂L/∂O[s, l] · ∂O[s, l]/∂W_h[j, k]"
+    return sum(dL_dO[s, l] * d_output_d_weight(H[s], W_h, b_h, l, j, k, psi)
+               for s in range(len(H)) for l in range(W_h.shape[1]))
+
+# %% ../nbs/01_loss_derivative.ipynb #1cf4351c
+@shapes(H='B p', W_h='p n', b_h='n')
+def outputs_per_value(H, W_h, b_h, psi='identity'):
+    "The (B, n) outputs, every one computed by output_value"
+    n = W_h.shape[1]
+    return np.array([[output_value(row, W_h, b_h, l, psi) for l in range(n)]
+                     for row in H])
+
+@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
+def d_loss_d_bias(H, W_h, b_h, dL_dO, k, psi='identity'):
+    "∂L/∂b_h[k] = Σ_s Σ_l ∂L/∂O[s, l] · ∂O[s, l]/∂b_h[k]"
+    return sum(dL_dO[s, l] * d_output_d_bias(H[s], W_h, b_h, l, k, psi)
+               for s in range(len(H)) for l in range(W_h.shape[1]))
+
+# %% ../nbs/01_loss_derivative.ipynb #2aa69dc1
+@shapes(H='B p', W_h='p n', b_h='n')
+def output_layer_grads_per_value(H, W_h, b_h, Y, psi='identity', loss='mse'):
+    "(∂L/∂W_h, ∂L/∂b_h), every entry by the chain-rule sums above"
+    dL_dO = get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h, psi), Y)
+    p, n = W_h.shape
+    dW = [[d_loss_d_weight(H, W_h, b_h, dL_dO, j, k, psi) for k in range(n)]
+          for j in range(p)]
+    db = [d_loss_d_bias(H, W_h, b_h, dL_dO, k, psi) for k in range(n)]
+    return np.array(dW), np.array(db)
+
+# %% ../nbs/01_loss_derivative.ipynb #a8abd6e3
+class Loss(NamedTuple):
+    """A loss (a mean over the batch) with its derivative by what it is given
+
+    - name: its name in LOSSES
+    - fn: (o, y) ↦ L
+    - grad: (o, y) ↦ ∂L/∂o, shaped like o
+    - logits: True when it takes the logits z_o: only with ψ = identity
+    """
+    name: str
+    fn: Callable
+    grad: Callable
+    logits: bool = False
+
+LOSSES = {'mse': Loss('mse', mse, mse_grad)}   # the cross-entropies join below
+
+# %% ../nbs/01_loss_derivative.ipynb #64116e3e
+def get_loss(loss:str | Loss, psi:str | Activation | None=None)->Loss:
+    "The Loss of that name; an error if the name is unknown or a loss on logits meets ψ ≠ identity"
+    if not isinstance(loss, Loss):
+        if not isinstance(loss, str):
+            raise TypeError(f"loss must be a string or a Loss, got {type(loss).__name__}")
+        if loss not in LOSSES:
+            names = ', '.join(map(repr, LOSSES))
+            raise ValueError(f"unknown loss {loss!r}; expected one of {names}")
+        loss = LOSSES[loss]
+    if psi is not None and loss.logits and get_activation(psi) is not ACTIVATIONS['identity']:
+        raise ValueError(f"{loss.name} takes logits, so the output activation must be 'identity', "
+                         f"got {get_activation(psi).name!r}")
+    return loss
+
+# %% ../nbs/01_loss_derivative.ipynb #b3e95973
+def sgd_update(theta, grad, lr):
+    "The update rule θ ← θ − α ∂L/∂θ, in place on the array theta; returns it"
+    if not isinstance(theta, np.ndarray) or theta.dtype.kind != 'f':
+        raise TypeError("theta must be a float numpy array (it is updated in "
+                        f"place), got {type(theta).__name__}")
+    if np.shape(grad) != theta.shape:
+        raise ValueError(f"grad has shape {np.shape(grad)} "
+                         f"but theta has shape {theta.shape}")
+    theta -= check_lr(lr) * np.asarray(grad)
+    return theta
 
 # %% ../nbs/01_loss_derivative.ipynb #942b344d
 @shapes(z='B n')
@@ -75,42 +149,12 @@ def binary_cross_entropy_grad(z, y):
     "∂L/∂z = (σ(z) − y)/(B·n)"
     return (sigmoid(z) - y) / z.size
 
-# %% ../nbs/01_loss_derivative.ipynb #a8abd6e3
-class Loss(NamedTuple):
-    """A loss (a mean over the batch) with its derivative by what it is given
-
-    - name: its name in LOSSES
-    - fn: (o, y) ↦ L
-    - grad: (o, y) ↦ ∂L/∂o, shaped like o
-    - logits: True when it takes the logits z_o: only with ψ = identity
-    """
-    name: str
-    fn: Callable
-    grad: Callable
-    logits: bool = False
-
-LOSSES = {l.name: l for l in [
-    Loss('mse', mse, mse_grad),
-    Loss('softmax_cross_entropy', softmax_cross_entropy,
-         softmax_cross_entropy_grad, logits=True),
-    Loss('binary_cross_entropy', binary_cross_entropy,
-         binary_cross_entropy_grad, logits=True),
-]}
-
-# %% ../nbs/01_loss_derivative.ipynb #64116e3e
-def get_loss(loss:str | Loss, psi:str | Activation | None=None)->Loss:
-    "The Loss of that name; an error if the name is unknown or a loss on logits meets ψ ≠ identity"
-    if not isinstance(loss, Loss):
-        if not isinstance(loss, str):
-            raise TypeError(f"loss must be a string or a Loss, got {type(loss).__name__}")
-        if loss not in LOSSES:
-            names = ', '.join(map(repr, LOSSES))
-            raise ValueError(f"unknown loss {loss!r}; expected one of {names}")
-        loss = LOSSES[loss]
-    if psi is not None and loss.logits and get_activation(psi) is not ACTIVATIONS['identity']:
-        raise ValueError(f"{loss.name} takes logits, so the output activation must be 'identity', "
-                         f"got {get_activation(psi).name!r}")
-    return loss
+# %% ../nbs/01_loss_derivative.ipynb #f7dc3597
+LOSSES.update(
+    softmax_cross_entropy=Loss('softmax_cross_entropy', softmax_cross_entropy,
+                               softmax_cross_entropy_grad, logits=True),
+    binary_cross_entropy=Loss('binary_cross_entropy', binary_cross_entropy,
+                              binary_cross_entropy_grad, logits=True))
 
 # %% ../nbs/01_loss_derivative.ipynb #6a1c2263
 @shapes(z='n')
@@ -118,50 +162,6 @@ def softmax_jacobian(z):
     "J[l, k] = ∂o[l]/∂z[k] = o[l]([l = k] − o[k]), o = softmax(z), one row z"
     o = softmax(z[None])[0]
     return o[:, None] * (np.eye(len(z)) - o[None, :])
-
-# %% ../nbs/01_loss_derivative.ipynb #59a0ac0a
-@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
-def d_loss_d_weight(H, W_h, b_h, dL_dO, j, k, psi='identity'):
-    "∂L/∂W_h[j, k] = Σ_s Σ_l ∂L/∂O[s, l] · ∂O[s, l]/∂W_h[j, k]"
-    return sum(dL_dO[s, l] * d_output_d_weight(H[s], W_h, b_h, l, j, k, psi)
-               for s in range(len(H)) for l in range(W_h.shape[1]))
-
-# %% ../nbs/01_loss_derivative.ipynb #1cf4351c
-@shapes(H='B p', W_h='p n', b_h='n')
-def outputs_per_value(H, W_h, b_h, psi='identity'):
-    "The (B, n) outputs, every one computed by output_value"
-    n = W_h.shape[1]
-    return np.array([[output_value(row, W_h, b_h, l, psi) for l in range(n)]
-                     for row in H])
-
-@shapes(H='B p', W_h='p n', b_h='n', dL_dO='B n')
-def d_loss_d_bias(H, W_h, b_h, dL_dO, k, psi='identity'):
-    "∂L/∂b_h[k] = Σ_s Σ_l ∂L/∂O[s, l] · ∂O[s, l]/∂b_h[k]"
-    return sum(dL_dO[s, l] * d_output_d_bias(H[s], W_h, b_h, l, k, psi)
-               for s in range(len(H)) for l in range(W_h.shape[1]))
-
-# %% ../nbs/01_loss_derivative.ipynb #2aa69dc1
-@shapes(H='B p', W_h='p n', b_h='n')
-def output_layer_grads_per_value(H, W_h, b_h, Y, psi='identity', loss='mse'):
-    "(∂L/∂W_h, ∂L/∂b_h), every entry by the chain-rule sums above"
-    dL_dO = get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h, psi), Y)
-    p, n = W_h.shape
-    dW = [[d_loss_d_weight(H, W_h, b_h, dL_dO, j, k, psi) for k in range(n)]
-          for j in range(p)]
-    db = [d_loss_d_bias(H, W_h, b_h, dL_dO, k, psi) for k in range(n)]
-    return np.array(dW), np.array(db)
-
-# %% ../nbs/01_loss_derivative.ipynb #b3e95973
-def sgd_update(theta, grad, lr):
-    "The update rule θ ← θ − α ∂L/∂θ, in place on the array theta; returns it"
-    if not isinstance(theta, np.ndarray) or theta.dtype.kind != 'f':
-        raise TypeError("theta must be a float numpy array (it is updated in "
-                        f"place), got {type(theta).__name__}")
-    if np.shape(grad) != theta.shape:
-        raise ValueError(f"grad has shape {np.shape(grad)} "
-                         f"but theta has shape {theta.shape}")
-    theta -= check_lr(lr) * np.asarray(grad)
-    return theta
 
 # %% ../nbs/01_loss_derivative.ipynb #a1d0c001
 _MEANINGS = {

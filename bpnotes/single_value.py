@@ -82,9 +82,9 @@ def get_activation(activation:str | Activation)->Activation:
         raise ValueError(f"unknown activation {activation!r}; expected one of {names}") from None
 
 # %% ../nbs/00_single_value.ipynb #54413bef
-def central_difference(f, x, index, eps=1e-6):
-    "(f(x + ε) − f(x − ε)) / 2ε: f on copies of x, with entry index moved by ±ε"
-    up = np.array(x, dtype=float); down = up.copy()
+def central_difference(f, theta, index, eps=1e-6):
+    "(f(θ + ε) − f(θ − ε)) / 2ε: f on copies of θ, entry index moved by ±ε"
+    up = np.array(theta, dtype=float); down = up.copy()
     up[index] += eps; down[index] -= eps
     return (f(up) - f(down)) / (2 * eps)
 
@@ -108,9 +108,9 @@ _MEANINGS = {
     'psi': ('str | Activation', "the output activation ψ: a name in ACTIVATIONS, or an Activation"),
     'z': ('np.ndarray', "pre-activations, any shape"),
     'activation': ('str | Activation', "a name in ACTIVATIONS, or an Activation"),
-    'f': ('Callable', "a scalar function of x"),
-    'x': ('np.ndarray', "the point; not changed"),
-    'index': ('tuple | int', "the entry of x to move"),
+    'f': ('Callable', "a scalar function of theta"),
+    'theta': ('np.ndarray', "the point θ; not changed"),
+    'index': ('tuple | int', "the entry of theta to move"),
     'eps': ('float', "the step ε"),
 }
 document(pre_activation, _MEANINGS, ('float', "(z_o)_k, the pre-activation of unit k"))
@@ -121,4 +121,4 @@ document(Activation.__call__, _MEANINGS, ('np.ndarray', "ψ(z), shaped like z"))
 document(Activation.derivative, _MEANINGS, ('np.ndarray', "ψ'(z), shaped like z"))
 document(sigmoid, _MEANINGS, ('np.ndarray', "σ(z), shaped like z"))
 document(get_activation, _MEANINGS, ('Activation', "the Activation"))
-document(central_difference, _MEANINGS, ('float', "the estimate of ∂f/∂x[index]"))
+document(central_difference, _MEANINGS, ('float', "the estimate of ∂f/∂θ[index]"))
