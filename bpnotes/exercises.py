@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import runpy
 import textwrap
+from fractions import Fraction
 import traceback
 from typing import Callable, NamedTuple
 
@@ -22,16 +23,17 @@ from .gradcheck import (SITE, Diagnosis, Finding, GradCheckReport,
                                Pattern, check_grads, rel_error,
                                two_layer_problem)
 from .loss import get_loss, mse, softmax
-from .single_value import get_activation, output_value
+from .single_value import ACTIVATIONS, get_activation, output_value
 from .vector import dense, output_delta, output_layer_grads
 
 # %% auto #0
-__all__ = ['REFERENCE_RTOL', 'SLIP_MADE', 'EXERCISE_SLIPS', 'VOCABULARY', 'INPUT_SLIPS', 'EXERCISES', 'Case', 'grade_cases',
-           'Exercise', 'ExerciseReport', 'grade_d_output_d_hidden', 'grade_dL_db_h', 'grade_dL_dW_h',
-           'input_grad_with_slip', 'grade_dL_dX', 'grade_answers']
+__all__ = ['REFERENCE_RTOL', 'LOW_PRECISION', 'SLIP_MADE', 'EXERCISE_SLIPS', 'VOCABULARY', 'RIGHT_DL', 'PSIS', 'INPUT_SLIPS',
+           'INPUT_CASES', 'EXERCISES', 'Case', 'grade_cases', 'Exercise', 'ExerciseReport', 'grade_d_output_d_hidden',
+           'grade_dL_db_h', 'grade_dL_dW_h', 'input_grad_with_slip', 'grade_dL_dX', 'grade_answers']
 
 # %% ../nbs/09d_exercises.ipynb #e9000005
 REFERENCE_RTOL = 1e-10   # a passed answer agrees with the reference this well
+LOW_PRECISION = 100      # or, computed in float32, to this many of its ε
 SLIP_MADE = "exactly the right formula's numbers with this slip made"
 
 class Case(NamedTuple):
@@ -42,19 +44,29 @@ class Case(NamedTuple):
     - check: check(answer): check_grads against finite differences
     - right: the reference answer
     - slips: (slip name, the answer with that slip made) pairs
+    - shapes: name → (letters, shape) of the problem's arrays, the one
+      differentiated first: how a wrong shape is named
+    - meanings: slip name → what it means in this case (the loss's Right:)
+    - entry: entry(name, index) → how the report names one entry
     """
     label: str
     call: Callable
     check: Callable
     right: object
     slips: list
+    shapes: dict = {}
+    meanings: dict = {}
+    entry: Callable = None
 
 def grade_cases(
     exercise:Exercise,   # the exercise graded
     fn:Callable,         # your function
-    cases:list,          # Case rows, tried in order
+    cases:list,          # Case rows, all tried
 )->ExerciseReport:
-    """Grade fn on each case in turn: the first that fails, or a pass
+    """Grade fn on every case: a pass, or the first case that fails
+
+    Every case is tried, so a failed report says which cases passed; a slip
+    is named when, made in every case, it gives your numbers in every case.
 
     Parameters
     ----------
@@ -63,44 +75,116 @@ def grade_cases(
     fn : Callable
         your function, called by each case as the exercise says
     cases : list
-        Case rows, tried in order
+        Case rows
 
     Returns
     -------
     ExerciseReport
-        the report of the first case that fails, or a pass
+        a pass, or the report of the first case that fails
     """
-    checks, errors = [], []
-    for case in cases:
-        mine, report = _attempt(exercise, fn, case)
-        if report is not None: return report
-        check = case.check(mine)
-        try: error = rel_error(_flat(mine), _flat(case.right))
-        except ValueError: error = math.inf          # the shapes differ
-        if not (check.ok and error <= REFERENCE_RTOL):
-            diagnosis = None if check.ok else _diagnosis(check, mine, case)
-            return ExerciseReport(exercise, 'failed', case.label, check,
-                                  error, diagnosis)
-        checks.append(check); errors.append(error)
-    worst = max(checks, key=lambda check: check.max_rel_error)
-    return ExerciseReport(exercise, 'passed', '; '.join(c.label for c in cases),
-                          worst, max(errors))
+    tried = [_grade_case(exercise, fn, case) for case in cases]
+    if tried[0][0].verdict == 'not implemented': return tried[0][0]
+    failed = [t for t in tried if not t[0].ok]
+    if not failed:
+        reports = [t[0] for t in tried]
+        worst = max(reports, key=lambda r: r.check.max_rel_error)
+        coarsest = max((r.dtype for r in reports), key=_eps)
+        return worst._replace(
+            case='; '.join(c.label for c in cases), dtype=coarsest,
+            reference_error=max(r.reference_error for r in reports))
+    report, mine, case = failed[0]
+    if report.check is not None and not report.check.ok:
+        report = report._replace(diagnosis=_diagnosis(
+            report.check, mine, case, _consistent(tried, failed[0])))
+    return report._replace(passed=tuple(r.case for r, *_ in tried if r.ok),
+                           failed=tuple(r.case for r, *_ in failed))
+
+def _grade_case(exercise, fn, case):
+    "(the case's report, your answer or None, the case)"
+    (mine, dtype), report = _attempt(exercise, fn, case)
+    if report is not None: return report, None, case
+    check = case.check(mine)
+    try: error = rel_error(_flat(mine), _flat(case.right))
+    except ValueError: error = math.inf          # the shapes differ
+    made = ExerciseReport(exercise, 'failed', case.label, check, error,
+                          dtype=dtype, entry=case.entry)
+    if check.ok and error <= _allowed(dtype):
+        return made._replace(verdict='passed'), mine, case
+    problem = _shape_problem(mine, case)
+    if _allowed(dtype) == 0 and same_numbers(mine, case.right, dtype):
+        problem = (f"the right formula's numbers at {dtype} precision, too "
+                   "coarse to grade: compute in float64 or float32")
+    return made._replace(problem=problem), mine, case
+
+def _eps(dtype): return float(np.finfo(dtype).eps)
+
+def _allowed(dtype):
+    "The reference error a right answer computed in dtype may have"
+    if _eps(dtype) <= _eps(np.float64): return REFERENCE_RTOL
+    if _eps(dtype) <= _eps(np.float32): return LOW_PRECISION * _eps(dtype)
+    return 0.0                                   # float16: too coarse
 
 # %% ../nbs/09d_exercises.ipynb #e9000007
-def _diagnosis(check, mine, case):
-    "check's diagnosis, led by the slips that give mine's numbers to rounding"
+def _fits(mine, case):
+    "The slips of case, by (name, occurrence), that give mine's numbers"
     same = lambda a, b: same_numbers(a, b, np.float64)
-    names = tuple(dict.fromkeys(name for name, theirs in case.slips
-                                if same(mine, theirs)
-                                and not same(theirs, case.right)))
+    return {key for key, theirs in _keyed(case)
+            if same(mine, theirs) and not same(theirs, case.right)}
+
+def _keyed(case):
+    "((name, k), numbers): the k-th slip of that name, so cases can be matched"
+    seen = {}
+    for name, theirs in case.slips:
+        seen[name] = seen.get(name, -1) + 1
+        yield (name, seen[name]), theirs
+
+def _consistent(tried, first):
+    "The slips of the first failed case that fit every case they show in"
+    keys = _fits(first[1], first[2])
+    for report, mine, case in tried:
+        if mine is None or case is first[2]: continue
+        shows = {key for key, theirs in _keyed(case)
+                 if not same_numbers(theirs, case.right, np.float64)}
+        keys -= shows if report.ok else shows - _fits(mine, case)
+    return keys
+
+def _diagnosis(check, mine, case, keys=None):
+    "check's diagnosis, led by the slips that give mine's numbers to rounding"
+    vocabulary = {**VOCABULARY, **{name: VOCABULARY[name]._replace(
+        meaning=meaning) for name, meaning in case.meanings.items()}}
+    keys = keys or _fits(mine, case)      # none fits every case: this one's
+    names = tuple(dict.fromkeys(key[0] for key, _ in _keyed(case)
+                                if key in keys))
     generic = check.diagnosis
-    if generic is not None: generic.vocabulary = VOCABULARY
-    if not names: return generic
+    if generic is not None: generic.vocabulary = vocabulary
+    if not names: return generic or _reference_factor(check, mine, case,
+                                                      vocabulary)
     failed = tuple(p.name for p in check.params if not p.ok)
     finding = Finding(names, failed, SLIP_MADE, "every entry agrees with "
                       "that version to rounding (1e3 machine epsilon)")
     more = generic.findings if generic is not None else []
-    return Diagnosis([finding, *more], [], None, VOCABULARY)
+    return Diagnosis([finding, *more], [], None, vocabulary)
+
+def _reference_factor(check, mine, case, vocabulary):
+    "A constant factor read off the reference, exact on every entry, or None"
+    a, b = _flat(mine), _flat(case.right)
+    if a.shape != b.shape or not b.any(): return None
+    ratio = float(a @ b / (b @ b))
+    if ratio in (0, 1) or not same_numbers(a, ratio * b, np.float64):
+        return None
+    text = _fraction(ratio)
+    sentence = (f"every entry is {text} times the right formula's: a factor "
+                f"{_fraction(1 / ratio)} missing")
+    failed = tuple(p.name for p in check.params if not p.ok)
+    return Diagnosis([Finding(('constant factor',), failed, sentence,
+                              "yours / reference is that number at every "
+                              "entry, to rounding")], [], None, vocabulary)
+
+def _fraction(value):
+    "3/2, −1/7 or 1.234: a ratio as a short fraction when it is one"
+    exact = Fraction(value).limit_denominator(100)
+    if abs(float(exact) - value) > 1e-12 * abs(value): return f"{value:.4g}"
+    return str(exact).replace('-', '−')
 
 # %% ../nbs/09d_exercises.ipynb #e9000009
 class Exercise(NamedTuple):
@@ -129,7 +213,11 @@ class ExerciseReport(NamedTuple):
     - check: the finite differences' verdict there
     - reference_error: relative error against the reference
     - diagnosis: what a failure's numbers show, or None
-    - problem: what failed before any number did
+    - problem: what failed before any number did, or a wrong shape
+    - passed: a failed answer's cases that passed
+    - failed: its cases that failed, the first one first
+    - dtype: the precision your answer was computed in
+    - entry: entry(name, index) → how the report names one entry
     """
     exercise: Exercise
     verdict: str
@@ -138,6 +226,10 @@ class ExerciseReport(NamedTuple):
     reference_error: float = math.nan
     diagnosis: Diagnosis = None
     problem: str = ''
+    passed: tuple = ()
+    failed: tuple = ()
+    dtype: np.dtype = np.dtype(np.float64)
+    entry: Callable = None
 
     @property
     def ok(self)->bool:
@@ -150,19 +242,30 @@ class ExerciseReport(NamedTuple):
             return _text(head + 'passed', [
                 "every entry agrees with finite differences "
                 f"({_to(self.check.max_rel_error)}) and with the reference "
-                f"formula ({_to(self.reference_error)}), for {self.case}"])
+                f"formula ({_to(self.reference_error)}{_precision(self)}), "
+                f"for {self.case}"])
         if self.verdict == 'not implemented':
             line = head + f"not implemented yet ({self.problem})"
             if len(line) <= 78: return line
             return _text(head + 'not implemented yet', [f"({self.problem})"])
         body = [self.problem] if self.problem else _numbers(self)
-        body += _diagnosis_lines(self.diagnosis, self.check)
+        if self.passed:
+            body.append(f"right for {'; '.join(self.passed)}; wrong for "
+                        f"{'; '.join(self.failed)}")
+        if not (self.problem and self.diagnosis is None):
+            body += _diagnosis_lines(self.diagnosis, self.check)
         body.append(f"see {SITE}{self.exercise.derivation}")
         return _text(head + f"FAILED, for {self.case}", body)
 
     __str__ = __repr__
 
 def _to(error): return 'exactly' if error == 0 else f"to {error:.0e}"
+
+def _precision(report):
+    "', computed in float32: its precision is …', or '' for float64"
+    if _allowed(report.dtype) == REFERENCE_RTOL: return ''
+    return (f", computed in {report.dtype}: {LOW_PRECISION} of its machine ε "
+            f"is {_allowed(report.dtype):.0e}")
 
 def _text(head, body, width=78):
     "The head line, then each line of body indented by 2 (continued by 4)"
@@ -175,28 +278,38 @@ def _text(head, body, width=78):
 def _numbers(report):
     "Where a failed answer's numbers disagree: one line per parameter"
     lines, check = [], report.check
+    entry = report.entry or (lambda name, index: f"{name}{list(index)}")
     for p in check.params:
         if p.ok: continue
         if p.problem: lines.append(f"{p.name}: {p.problem}"); continue
-        at = p.index if isinstance(p.index, str) else list(p.index)
-        lines.append(f"{p.name}{at}: yours {p.analytic:.6g}, by finite "
+        at = p.index if isinstance(p.index, str) else entry(p.name, p.index)
+        lines.append(f"{at}: yours {p.analytic:.6g}, by finite "
                      f"differences {p.numeric:.6g}")
     if check.ok:
-        lines.append("it agrees with finite differences to their tolerance "
-                     f"but misses the reference formula by "
-                     f"{report.reference_error:.1e} (allowed "
-                     f"{REFERENCE_RTOL:.0e}): close, but not the formula")
+        lines.append(_close(report))
     return lines
+
+def _close(report):
+    "What an answer that finite differences pass but the reference fails is"
+    error, float32 = report.reference_error, np.dtype(np.float32)
+    line = ("it agrees with finite differences to their tolerance but misses "
+            f"the reference formula by {error:.1e} (allowed "
+            f"{_allowed(report.dtype):.0e}): ")
+    if _allowed(report.dtype) == REFERENCE_RTOL and error <= _allowed(float32):
+        return line + ("close, but not the formula; or the right formula "
+                       "computed in float32 (whose rounding is this size) and "
+                       "returned as float64")
+    return line + "close, but not the formula"
 
 def _diagnosis_lines(diagnosis, check):
     "The slip that gives the numbers; else the patterns; else that none fits"
     if check is None or check.ok: return []
     if diagnosis is None:
         return ["diagnosis: no simple pattern, and no slip gives your numbers"]
-    lines = []
+    lines, vocabulary = [], diagnosis.vocabulary
     for finding in diagnosis.findings:
         names = ' / '.join(finding.names)
-        meaning = ' '.join(VOCABULARY[n].meaning for n in finding.names)
+        meaning = ' '.join(vocabulary[n].meaning for n in finding.names)
         if finding.sentence == SLIP_MADE:            # the slip says it all
             return [f"diagnosis: {names}, which gives exactly your numbers. "
                     f"{meaning}"]
@@ -207,6 +320,22 @@ def _diagnosis_lines(diagnosis, check):
     if diagnosis.unexplained:
         lines.append(f"no simple pattern in {', '.join(diagnosis.unexplained)}")
     return lines
+
+def _shape_problem(mine, case):
+    "What a wrong shape is: the right numbers, or another array's shape; or ''"
+    right = case.right
+    if isinstance(mine, list) or mine.shape == np.shape(right): return ''
+    name, (letters, shape) = next(iter(case.shapes.items()))
+    want = f"∂L/∂{name} has {name}'s shape ({letters}) = {shape}"
+    if mine.size == right.size and same_numbers(mine.ravel(), right.ravel(),
+                                                np.float64):
+        return (f"right numbers, wrong shape: yours has shape {mine.shape}; "
+                f"{want}")
+    for other, (its, other_shape) in case.shapes.items():
+        if other != name and other_shape == mine.shape:
+            return (f"yours has shape {mine.shape}, {other}'s shape ({its}): "
+                    f"{want}")
+    return ''
 
 class _WrongKind(TypeError):
     "An answer of the wrong kind: an array where one number belongs"
@@ -226,16 +355,24 @@ def _where_raised(fn, error):
     "' at line 3 of fn: `…`': the last line of fn the error passed, or ''"
     code = getattr(fn, '__code__', None)
     frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if code is not None and f.filename == code.co_filename]
+              if code is not None and f.filename == code.co_filename
+              and f.name == code.co_name]            # fn's own lines
     if not frames: return ''
     line = f": `{frames[-1].line}`" if frames[-1].line else ''
     number = frames[-1].lineno - code.co_firstlineno + 1
     return f" at line {number} of {fn.__name__}{line}"
 
+def _dtype(value):
+    "The coarsest float precision in value (a number, an array or lists)"
+    if isinstance(value, list):
+        return max(map(_dtype, value), key=_eps, default=np.dtype(np.float64))
+    dtype = np.asarray(value).dtype
+    return dtype if dtype.kind == 'f' else np.dtype(np.float64)
+
 def _attempt(exercise, fn, case):
-    "(answer, None), or (None, a report) when there are no numbers to check"
+    "((answer, its dtype), None), or ((None, None), a report): no numbers"
     ex = exercise
-    report = lambda verdict, problem: (None, ExerciseReport(
+    report = lambda verdict, problem: ((None, None), ExerciseReport(
         ex, verdict, case.label, problem=problem))
     try: value = case.call(fn)
     except _WrongKind as e:
@@ -251,9 +388,11 @@ def _attempt(exercise, fn, case):
     if _has_none(value):
         return report('not implemented', "it returned None")
     try:
+        dtype = _dtype(value)
         if isinstance(value, list):
-            return [np.asarray(v, dtype=np.float64) for v in value], None
-        return np.asarray(value, dtype=np.float64), None
+            return ([np.asarray(v, dtype=np.float64) for v in value],
+                    dtype), None
+        return (np.asarray(value, dtype=np.float64), dtype), None
     except (TypeError, ValueError):
         return report('failed', f"{ex.name} returned a "
                       f"{type(value).__name__}, not numbers; it must return "
@@ -265,25 +404,66 @@ def _flat(answer):
     return np.concatenate([np.ravel(a) for a in parts])
 
 # %% ../nbs/09d_exercises.ipynb #e9000011
+_ONE = 'single_value.html#its-derivatives'
+_FOUR = 'earlier_layers.html#hidden_delta'
 EXERCISE_SLIPS = {p.name: p for p in [
     Pattern("forgot psi'", "∂o_l/∂h_j without the slope ψ'((z_o)_l), the "
-            "weight alone. Right: ψ'((z_o)_l) (W_h)_jl.",
-            'single_value.html#its-derivatives'),
+            "weight alone. Right: ψ'((z_o)_l) (W_h)_jl.", _ONE),
+    Pattern("psi'(o) for psi'(z)", "The slope formula fed o_l = ψ((z_o)_l), "
+            "not (z_o)_l. Right: ψ'((z_o)_l), from o_l as 1 − o_l² for tanh.",
+            _ONE),
+    Pattern("psi' at h_j", "The slope taken at the hidden value h_j, not at "
+            "the output's pre-activation (z_o)_l. Right: ψ'((z_o)_l) (W_h)_jl.",
+            _ONE),
+    Pattern('b_h left out', "The pre-activation without its bias b_h. Right: "
+            "z_o = h W_h + b_h (Z_o = H W_h + b_h for a batch).", _ONE),
     Pattern('every output summed', "Σ_k ψ'((z_o)_k) (W_h)_jk, the slope "
-            "of o_1 + … + o_n. Right: o_l alone, ψ'((z_o)_l) (W_h)_jl.",
-            'single_value.html#its-derivatives'),
+            "of o_1 + … + o_n. Right: o_l alone, ψ'((z_o)_l) (W_h)_jl.", _ONE),
+    Pattern('half squared error', "The gradient of ½ Σ_l (o_l − y_l)² per "
+            "row, averaged over the B rows only: (O − Y)/B. This loss is the "
+            "mean of (O − Y)² over all B·n entries, so a factor 2/n is "
+            "missing. Right: ∂L/∂O = 2(O − Y)/(B·n).",
+            'loss_derivative.html#d_loss_d_bias'),
+    Pattern("forgot psi' at the output", "δ_o without ⊙ ψ'(Z_o): ∂L/∂O taken "
+            "for ∂L/∂Z_o. Right: δ_o = ∂L/∂O ⊙ ψ'(Z_o).",
+            _FOUR),
+    *[Pattern(f'{which} hard-coded as {name}', f"Did you hard-code {name}? "
+              f"Your numbers are {symbol} = {name}'s whatever {symbol} is "
+              f"passed. Right: the {symbol} passed in, "
+              f"get_activation({which}).", page)
+      for which, symbol, page in [('psi', 'ψ', _ONE), ('phi', 'φ', _FOUR)]
+      for name in ACTIVATIONS],
 ]}
 VOCABULARY = {**DIAGNOSES, **EXERCISE_SLIPS}
+RIGHT_DL = {   # ∂L/∂O of each loss, for the Right: of a slip made in it
+    'mse': "∂L/∂O = 2(O − Y)/(B·n)",
+    'softmax_cross_entropy': "∂L/∂Z_o = (softmax(Z_o) − onehot(y))/B",
+    'binary_cross_entropy': "∂L/∂Z_o = (σ(Z_o) − Y)/(B·n)",
+}
+
+def _loss_meanings(loss):
+    "The slips whose Right: is MSE's, said for the loss at hand"
+    if loss == 'mse': return {}
+    right = f"Right: {RIGHT_DL[loss]}."
+    factor = lambda x: f"A factor {x} ∂L/∂Z_o does not have. {right}"
+    return {'sum instead of mean': "∂L/∂Z_o without the 1/B of the batch "
+            f"mean. {right}", 'factor n': factor('n'),
+            'factor 1/n': factor('1/n'), 'factor 2': factor('2'),
+            'factor 1/2': factor('1/2')}
 
 # %% ../nbs/09d_exercises.ipynb #e9000013
 def _single_row(rng, p=5, n=2):
-    "h, W_h, b_h with every (z_o)_l at least MARGIN from 0, at most LARGEST"
+    """h, W_h, b_h with every (z_o)_l at least MARGIN from 0, at most LARGEST,
+    and of both signs, so that ReLU's slope is 1 for one output, 0 for one"""
     for _ in range(10_000):
         h = np.tanh(rng.normal(size=p))
         W_h, b_h = rng.normal(size=(p, n)), rng.normal(size=n)
-        z = np.abs(h @ W_h + b_h)
-        if MARGIN <= z.min() and z.max() <= LARGEST: return h, W_h, b_h
+        z = h @ W_h + b_h
+        if (MARGIN <= np.abs(z).min() and np.abs(z).max() <= LARGEST
+                and z.min() < 0 < z.max()): return h, W_h, b_h
     raise RuntimeError("no draw kept its pre-activations away from 0")
+
+PSIS = ('tanh', 'sigmoid', 'relu', 'identity')   # section 1's cases
 
 def grade_d_output_d_hidden(
     fn:Callable,
@@ -305,7 +485,9 @@ def grade_d_output_d_hidden(
     """
     h, W_h, b_h = _single_row(np.random.default_rng(seed))
     (p, n), z = W_h.shape, h @ W_h + b_h
-    names = [f'∂o_{l + 1}/∂h' for l in range(n)]
+    names = [f'∂o_{l + 1}/∂h' for l in range(n)]     # o_1 … o_n, as on paper
+    entry = lambda name, index: (f"{name}_{index[0] + 1} (l = "
+                                 f"{names.index(name)}, j = {index[0]})")
     def case(psi):
         act = get_activation(psi)
         answer = lambda fn, l, j: _number(fn(h.copy(), W_h.copy(), b_h.copy(),
@@ -318,18 +500,23 @@ def grade_d_output_d_hidden(
                                          dict(zip(names, mine)))
         right = [np.array([layers.d_output_d_hidden(h, W_h, b_h, l, j, psi)
                            for j in range(p)]) for l in range(n)]
-        summed = sum(act.derivative(z[k]) * W_h[:, k] for k in range(n))
-        slips = [("forgot psi'", [W_h[:, l].copy() for l in range(n)]),
-                 ("phi'(a) for phi'(z)",
-                  [act.derivative(act(z[l])) * W_h[:, l] for l in range(n)]),
-                 ('every output summed', [summed] * n)]
-        return Case(f"ψ = {psi}", call, check, right, slips)
+        each = lambda slope: [slope(l) * W_h[:, l] for l in range(n)]
+        slips = [("forgot psi'", each(lambda l: 1.0)),
+                 ("psi'(o) for psi'(z)", each(lambda l: act.derivative(
+                     act(z[l])))),
+                 ("psi' at h_j", each(lambda l: act.derivative(h))),
+                 ('b_h left out',
+                  each(lambda l: act.derivative(z[l] - b_h[l]))),
+                 ('every output summed',
+                  [sum(each(lambda l: act.derivative(z[l])))] * n)]
+        slips += [(f'psi hard-coded as {other}',
+                   each(lambda l: get_activation(other).derivative(z[l])))
+                  for other in PSIS if other not in (psi, 'identity')]
+        return Case(f"ψ = {psi}", call, check, right, slips, entry=entry)
     report = grade_cases(EXERCISES['d_output_d_hidden'], fn,
-                         [case(psi) for psi in ('tanh', 'sigmoid', 'relu',
-                                                'identity')])
+                         [case(psi) for psi in PSIS])
     if not report.ok: return report
-    return report._replace(case=f"ψ = tanh, sigmoid, relu, identity "
-                                f"(p = {p}, n = {n})")
+    return report._replace(case=f"ψ = {', '.join(PSIS)} (p = {p}, n = {n})")
 
 def _output_layer(B, p, n, seed):
     "H (B, p), W_h (p, n), b_h (n,) at initial scale, and targets Y (B, n)"
@@ -337,6 +524,12 @@ def _output_layer(B, p, n, seed):
     H = np.tanh(rng.normal(size=(B, p)))
     W_h, b_h = rng.normal(size=(p, n)) / np.sqrt(p), rng.normal(size=n) / 2
     return H, W_h, b_h, rng.normal(size=(B, n))
+
+def _output_shapes(B, p, n, first):
+    "The output layer's arrays, name → (letters, shape), first one first"
+    shapes = {'b_h': ('n,', (n,)), 'W_h': ('p, n', (p, n)),
+              'H': ('B, p', (B, p)), 'O': ('B, n', (B, n))}
+    return {first: shapes.pop(first), **shapes}
 
 def grade_dL_db_h(
     fn:Callable,
@@ -366,9 +559,10 @@ def grade_dL_db_h(
     check = lambda mine: check_grads(loss, {'b_h': b_h.copy()}, {'b_h': mine},
                                      batch_size=B, n_outputs=n)
     slips = [('bias not summed', 2 * (O - Y) / (B * n)),
-             ('sum instead of mean', right * B)]
+             ('sum instead of mean', right * B),
+             ('half squared error', (O - Y).sum(axis=0) / B)]
     case = Case(f"B = {B}, n = {n}", lambda fn: fn(O.copy(), Y.copy()), check,
-                right, slips)
+                right, slips, _output_shapes(B, 5, n, 'b_h'))
     return grade_cases(EXERCISES['dL_db_h'], fn, [case])
 
 def grade_dL_dW_h(
@@ -393,15 +587,18 @@ def grade_dL_dW_h(
         passed, failed or not implemented
     """
     H, W_h, b_h, Y = _output_layer(B, 5, 3, seed)
+    (p, n), O = W_h.shape, dense(H, W_h, b_h)
     right = output_layer_grads(H, W_h, b_h, Y)[0]
     loss = lambda W_h: mse(dense(H, W_h, b_h), Y)
     check = lambda mine: check_grads(loss, {'W_h': W_h.copy()}, {'W_h': mine},
-                                     batch_size=B, n_outputs=Y.shape[1])
-    slips = [('missing transpose', right.T), ('sum instead of mean', right * B)]
+                                     batch_size=B, n_outputs=n)
+    slips = [('missing transpose', right.T), ('sum instead of mean', right * B),
+             ('half squared error', H.T @ (O - Y) / B),
+             ('b_h left out', 2 * H.T @ (H @ W_h - Y) / (B * n))]
     call = lambda fn: fn(H.copy(), W_h.copy(), b_h.copy(), Y.copy())
-    label = f"B = {B}, p = {W_h.shape[0]}, n = {W_h.shape[1]}"
-    return grade_cases(EXERCISES['dL_dW_h'], fn,
-                       [Case(label, call, check, right, slips)])
+    return grade_cases(EXERCISES['dL_dW_h'], fn, [Case(
+        f"B = {B}, p = {p}, n = {n}", call, check, right, slips,
+        _output_shapes(B, p, n, 'W_h'))])
 
 # %% ../nbs/09d_exercises.ipynb #e9000015
 def input_grad_with_slip(
@@ -440,7 +637,7 @@ def input_grad_with_slip(
     loss : str
         a name in LOSSES
     slip : str | None
-        a name in SLIPS; None gives the right ∂L/∂X
+        a name in VOCABULARY; None: the right ∂L/∂X
     at : tuple
         where: 'o' (in δ_o), 'h' (in δ_h), 'x' (the step to X)
 
@@ -457,8 +654,10 @@ def input_grad_with_slip(
     if made('o', 'dropped dL/dO (erratum 1)'): dL_dO = np.ones_like(O)
     if made('o', 'sum instead of mean'): dL_dO = dL_dO * len(O)
     if made('o', 'softmax without one-hot'): dL_dO = softmax(O) / len(O)
+    if made('o', 'half squared error'): dL_dO = dL_dO * O.shape[1] / 2
     def slope(step, Z, A):          # ψ'(Z_o) or φ'(Z_h), from A = O or H
-        if made(step, "forgot phi'"): return np.ones_like(A)
+        if made(step, "forgot phi'") or made(step, "forgot psi' at the "
+                                             "output"): return np.ones_like(A)
         if made(step, "phi'(a) for phi'(z)"): return act[step].derivative(A)
         if made(step, 'phi and psi swapped'):
             other = act[{'o': 'h', 'h': 'o'}[step]]
@@ -474,7 +673,9 @@ def input_grad_with_slip(
 
 INPUT_SLIPS = [('dropped dL/dO (erratum 1)', ('o',)),
                ('sum instead of mean', ('o',)),
-               ('softmax without one-hot', ('o',)), ("forgot phi'", ('h',))]
+               ('softmax without one-hot', ('o',)),     # softmax only
+               ('half squared error', ('o',)),          # MSE only
+               ("forgot psi' at the output", ('o',)), ("forgot phi'", ('h',))]
 INPUT_SLIPS += [(slip, at) for slip in ('phi and psi swapped',
                                         "phi'(a) for phi'(z)")
                 for at in (('o',), ('h',), ('o', 'h'))]
@@ -482,24 +683,43 @@ INPUT_SLIPS += [('phi and psi swapped', at + ('z',))     # the slope taken at Z
                 for at in (('o',), ('h',), ('o', 'h'))]
 INPUT_SLIPS += [('delta not through W^T', at)
                 for at in (('h',), ('x',), ('h', 'x'))]
+INPUT_CASES = [('tanh', 'identity', 'mse'), ('sigmoid', 'tanh', 'mse'),
+               ('relu', 'identity', 'softmax_cross_entropy'),
+               ('tanh', 'identity', 'binary_cross_entropy')]   # every loss
+
+def _input_slips(args, Y, phi, psi, loss):
+    "(name, ∂L/∂X with it made): INPUT_SLIPS that fit the loss, hard-codings"
+    only = {'softmax without one-hot': 'softmax_cross_entropy',
+            'half squared error': 'mse'}
+    slips = [(slip, input_grad_with_slip(*args, Y, phi, psi, loss, slip, at))
+             for slip, at in INPUT_SLIPS if only.get(slip, loss) == loss]
+    slips += [(f'phi hard-coded as {other}',
+               input_grad_with_slip(*args, Y, other, psi, loss))
+              for other in ACTIVATIONS]
+    if loss == 'mse':                 # the cross-entropies take ψ = identity
+        slips += [(f'psi hard-coded as {other}',
+                   input_grad_with_slip(*args, Y, phi, other, loss))
+                  for other in ACTIVATIONS]
+    return slips
 
 def grade_dL_dX(
     fn:Callable,
     B:int=7,
     seed:int=0,
 )->ExerciseReport:
-    """Section 4, exercise 1: ∂L/∂X of the notes' network, three φ, ψ, losses
+    """Section 4, exercise 1: ∂L/∂X of the notes' network, for every loss
 
     Your function must return ∂L/∂X, shape (B, m), for any φ, ψ and loss; it
-    is tried on (tanh, identity, mse), (sigmoid, tanh, mse) and (relu,
-    identity, softmax_cross_entropy), in that order.
+    is tried on every (φ, ψ, loss) of INPUT_CASES: (tanh, identity, mse),
+    (sigmoid, tanh, mse), (relu, identity, softmax_cross_entropy) and (tanh,
+    identity, binary_cross_entropy).
 
     Parameters
     ----------
     fn : Callable
         your dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
     B : int
-        the batch size (m = 3 inputs, p = 5 hidden units, n = 2 outputs)
+        the batch size (m = 4 inputs, p = 5 hidden units, n = 3 outputs)
     seed : int
         seed of the random problems
 
@@ -508,9 +728,12 @@ def grade_dL_dX(
     ExerciseReport
         passed, failed (for which φ, ψ, loss) or not implemented
     """
-    rng = np.random.default_rng(seed)
+    rng, (m, p, n) = np.random.default_rng(seed), (4, 5, 3)
+    shapes = {'X': ('B, m', (B, m)), 'W_i': ('m, p', (m, p)),
+              'W_h': ('p, n', (p, n)), 'H': ('B, p', (B, p)),
+              'O': ('B, n', (B, n)), 'b_i': ('p,', (p,)), 'b_h': ('n,', (n,))}
     def case(phi, psi, loss):
-        args, Y = two_layer_problem(B, 3, 5, 2, loss, phi, margin=MARGIN,
+        args, Y = two_layer_problem(B, m, p, n, loss, phi, margin=MARGIN,
                                     seed=rng)
         X, W_i, b_i, W_h, b_h = args
         H = get_activation(phi)(dense(X, W_i, b_i))
@@ -519,16 +742,14 @@ def grade_dL_dX(
         right = layers.hidden_delta(delta_o, W_h, H, phi) @ W_i.T
         f = lambda X: layers.two_layer_loss(X, *args[1:], Y, phi, psi, loss)
         check = lambda mine: check_grads(f, {'X': X.copy()}, {'X': mine},
-                                         batch_size=B, n_outputs=2)
-        slips = [(slip, input_grad_with_slip(*args, Y, phi, psi, loss, slip,
-                                             at)) for slip, at in INPUT_SLIPS]
+                                         batch_size=B, n_outputs=n)
         call = lambda fn: fn(*(a.copy() for a in args), np.copy(Y), phi, psi,
                              loss)
         return Case(f"φ = {phi}, ψ = {psi}, {loss}, B = {B}", call, check,
-                    right, slips)
-    cases = [case('tanh', 'identity', 'mse'), case('sigmoid', 'tanh', 'mse'),
-             case('relu', 'identity', 'softmax_cross_entropy')]
-    return grade_cases(EXERCISES['dL_dX'], fn, cases)
+                    right, _input_slips(args, Y, phi, psi, loss), shapes,
+                    _loss_meanings(loss))
+    return grade_cases(EXERCISES['dL_dX'], fn,
+                       [case(*triple) for triple in INPUT_CASES])
 
 # %% ../nbs/09d_exercises.ipynb #e9000017
 EXERCISES = {e.name: e for e in [

@@ -22,7 +22,7 @@ from conftest import NBS
 sigmoid = lambda z: 1 / (1 + np.exp(-z))
 ACT = {'tanh': np.tanh, 'sigmoid': sigmoid, 'relu': lambda z: np.maximum(z, 0), 'identity': lambda z: z}
 SLOPE = {'tanh': lambda z: 1 - np.tanh(z) ** 2, 'sigmoid': lambda z: sigmoid(z) * (1 - sigmoid(z)),
-         'relu': lambda z: (np.asarray(z) > 0) * 1.0, 'identity': lambda z: np.ones_like(z)}
+         'relu': lambda z: (np.asarray(z) > 0).astype(np.result_type(z, np.float16)), 'identity': lambda z: np.ones_like(z)}
 GRAD_FROM_OUTPUT = {'tanh': lambda a: 1 - a ** 2, 'sigmoid': lambda a: a * (1 - a), 'relu': lambda a: (a > 0) * 1.0,
                     'identity': lambda a: np.ones_like(a)}     # a slope from the activation a, as backprop takes it
 NAMED_SLIPS = set(SLIPS) | set(EXERCISE_SLIPS)       # the names made by making a slip, not read off the numbers
@@ -50,10 +50,12 @@ def deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss):
     O = ACT[psi](Z_o)
     if loss == 'mse':
         dL_dO = 2 * (O - Y) / O.size
+    elif loss == 'binary_cross_entropy':      # on logits: (σ(Z_o) − Y)/(B·n)
+        dL_dO = (sigmoid(Z_o) - Y) / Z_o.size
     else:                                     # softmax cross-entropy on logits
         P = np.exp(Z_o - Z_o.max(1, keepdims=True))
         P /= P.sum(1, keepdims=True)
-        dL_dO = (P - np.eye(O.shape[1])[Y]) / len(Y)
+        dL_dO = (P - np.eye(O.shape[1], dtype=P.dtype)[Y]) / len(Y)
     return Z_h, H, Z_o, O, dL_dO
 
 
@@ -86,7 +88,7 @@ WRONG = {
          {"forgot psi'", 'constant factor'}),
         ("the slope at o_l, not at (z_o)_l",
          lambda h, W_h, b_h, l, j, psi: float(SLOPE[psi](ACT[psi](h @ W_h[:, l] + b_h[l]))) * W_h[j, l],
-         {"phi'(a) for phi'(z)", 'constant factor'}),
+         {"psi'(o) for psi'(z)", 'constant factor'}),
         ("every output's route added",
          lambda h, W_h, b_h, l, j, psi: sum(d_output_d_hidden(h, W_h, b_h, k, j, psi) for k in range(W_h.shape[1])),
          {'every output summed'}),
@@ -118,7 +120,7 @@ WRONG = {
          input_grad(slope_o=lambda Z, A, phi, psi: SLOPE[phi](Z), slope_h=lambda Z, A, phi, psi: SLOPE[psi](Z)),
          {'phi and psi swapped'}),
         ("φ' left out of δ_h", input_grad(slope_h=lambda Z, A, phi, psi: 1.0),
-         {"forgot phi'", 'phi and psi swapped'}),             # with ψ = identity, the same numbers
+         {"forgot phi'"}),              # with ψ = identity it is 'swapped' too: the ψ = tanh case tells them apart
         ("φ' taken at H = φ(Z_h)", input_grad(slope_h=lambda Z, A, phi, psi: SLOPE[phi](A)),
          {"phi'(a) for phi'(z)"}),
         ("the sum over the rows, no mean", input_grad(dL_dO_times=7.0), {'sum instead of mean', 'factor B'}),
@@ -276,3 +278,144 @@ def test_grade_answers_finds_the_functions_by_name_in_section_order(tmp_path):
     assert all(isinstance(r, ExerciseReport) for r in reports)
     assert [r.exercise.name for r in grade_answers(RIGHT)] == list(EXERCISES) and all(
         r.ok for r in grade_answers(RIGHT))
+
+
+# ---- the slips the reviewers' answers make (R4 5, R5 3, 4, 12, 14): each named, and what it says ----
+
+def tanh_everywhere(h, W_h, b_h, l, j, psi='identity'):
+    "Section 1 with tanh's slope hard-coded"
+    return float(SLOPE['tanh'](h @ W_h[:, l] + b_h[l])) * W_h[j, l]
+
+
+def phi_tanh_everywhere(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    return dL_dX(X, W_i, b_i, W_h, b_h, Y, 'tanh', psi, loss)
+
+
+SLIPPED = [   # (grader, what, the wrong answer, the slip named, words the report must hold)
+    (grade_dL_db_h, "Nielsen's (O − Y).sum(0)/len(O)", lambda O, Y: (O - Y).sum(0) / len(O),
+     ('half squared error',), ["a factor 2/n is missing"]),
+    (grade_dL_dW_h, "Nielsen's Hᵀ(O − Y)/B", lambda H, W_h, b_h, Y: H.T @ (H @ W_h + b_h - Y) / len(H),
+     ('half squared error',), ["a factor 2/n is missing"]),
+    (grade_d_output_d_hidden, "ψ' taken at h_j",
+     lambda h, W_h, b_h, l, j, psi: float(SLOPE[psi](h[j])) * W_h[j, l], ("psi' at h_j",),
+     ["the hidden value h_j, not at the output's pre-activation (z_o)_l"]),
+    (grade_d_output_d_hidden, "b_h left out of (z_o)_l",
+     lambda h, W_h, b_h, l, j, psi: float(SLOPE[psi](h @ W_h[:, l])) * W_h[j, l], ('b_h left out',),
+     ["without its bias b_h"]),
+    (grade_dL_dW_h, "b_h left out of O", lambda H, W_h, b_h, Y: 2 / Y.size * H.T @ (H @ W_h - Y),
+     ('b_h left out',), ["without its bias b_h"]),
+    (grade_d_output_d_hidden, "tanh's slope whatever ψ", tanh_everywhere, ('psi hard-coded as tanh',),
+     ["right for ψ = tanh; wrong for ψ = sigmoid; ψ = relu; ψ = identity", "Did you hard-code tanh?"]),
+    (grade_dL_dX, "φ = tanh whatever φ", phi_tanh_everywhere, ('phi hard-coded as tanh',),
+     ["right for φ = tanh, ψ = identity, mse, B = 7;", "wrong for φ = sigmoid, ψ = tanh, mse, B = 7; φ = relu",
+      "Did you hard-code tanh?"]),
+    (grade_dL_dX, "ψ' left out of δ_o", input_grad(slope_o=lambda Z, A, phi, psi: 1.0),
+     ("forgot psi' at the output",), ["FAILED, for φ = sigmoid, ψ = tanh, mse", "δ_o = ∂L/∂O ⊙ ψ'(Z_o)"]),
+    (grade_dL_dX, "φ' left out of δ_h", input_grad(slope_h=lambda Z, A, phi, psi: 1.0),
+     ("forgot phi'",), ["δ_h = (δ_o W_hᵀ) ⊙ φ'(Z_h)"]),
+]
+
+
+@pytest.mark.parametrize("grade, what, wrong, slip, words", SLIPPED, ids=[s[1] for s in SLIPPED])
+def test_each_slip_a_student_made_is_named_alone(grade, what, wrong, slip, words):
+    report = grade(wrong)
+    flat = " ".join(str(report).split())
+    assert report.verdict == 'failed' and report.diagnosis.findings[0].names == slip, flat
+    assert f"diagnosis: {' / '.join(slip)}, which gives exactly your numbers" in flat and lines_fit(report)
+    assert all(w in flat for w in words), flat
+
+
+def test_forgot_phi_prime_is_told_apart_from_phi_and_psi_swapped_by_the_psi_tanh_case():
+    "With ψ = identity both give the same numbers; in the case ψ = tanh only forgetting φ' does"
+    forgot = grade_dL_dX(input_grad(slope_h=lambda Z, A, phi, psi: 1.0))
+    swapped = grade_dL_dX(WRONG['dL_dX'][0][1])
+    assert forgot.diagnosis.findings[0].names == ("forgot phi'",)
+    assert swapped.diagnosis.findings[0].names == ('phi and psi swapped',)
+
+
+def test_every_loss_the_signature_accepts_is_tried_and_a_wrong_bce_answer_fails_there():
+    from bpnotes.exercises import INPUT_CASES
+    from bpnotes.loss import LOSSES
+    assert {loss for *_, loss in INPUT_CASES} == set(LOSSES)
+    def bce_times_n(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):   # (σ(Z_o) − Y)/B
+        g = dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+        return g * W_h.shape[1] if loss == 'binary_cross_entropy' else g
+    report = grade_dL_dX(bce_times_n)
+    flat = " ".join(str(report).split())
+    assert not report.ok and 'binary_cross_entropy' in report.case and report.passed and report.failed == (report.case,)
+    assert 'factor n' in report.diagnosis.names
+    assert "Right: ∂L/∂Z_o = (σ(Z_o) − Y)/(B·n)" in flat and "MSE" not in flat and "2(O − Y)" not in flat, flat
+
+
+def test_the_right_text_fits_the_loss_of_the_failing_case():
+    def softmax_summed(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+        g = dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+        return g * len(X) if loss == 'softmax_cross_entropy' else g
+    flat = " ".join(str(report := grade_dL_dX(softmax_summed)).split())
+    assert report.diagnosis.findings[0].names == ('sum instead of mean',)
+    assert "Right: ∂L/∂Z_o = (softmax(Z_o) − onehot(y))/B" in flat and "MSE" not in flat, flat
+    flat = " ".join(str(grade_dL_dX(input_grad(dL_dO_times=7.0))).split())   # the MSE case: MSE's Right
+    assert "Right: ∂L/∂O = 2(O − Y)/(B·n) for MSE" in flat, flat
+
+
+def test_section_1_names_entries_one_way_and_says_psi_not_phi():
+    "o_1 … o_n and h_1 … h_p as on paper, with the code's l and j (from 0) beside them"
+    for what, wrong, _ in WRONG['d_output_d_hidden']:
+        text = str(grade_d_output_d_hidden(wrong))
+        assert "∂h[" not in text and not re.search(r"\bphi\b", text) and "φ" not in text, text
+        for o, h, l, j in re.findall(r"∂o_(\d)/∂h_(\d) \(l = (\d), j = (\d)\)", text):
+            assert (int(o), int(h)) == (int(l) + 1, int(j) + 1)
+        assert re.search(r"∂o_\d/∂h_\d \(l = \d, j = \d\): yours", text), text
+
+
+@pytest.mark.parametrize("grade, wrong, says", [
+    (grade_dL_db_h, lambda O, Y: dL_db_h(O, Y)[None],
+     "right numbers, wrong shape: yours has shape (1, 3); ∂L/∂b_h has b_h's shape (n,) = (3,)"),
+    (grade_dL_db_h, lambda O, Y: dL_db_h(O, Y)[:, None],
+     "right numbers, wrong shape: yours has shape (3, 1); ∂L/∂b_h has b_h's shape (n,) = (3,)"),
+    (grade_dL_dW_h, lambda *args: dL_dW_h(*args).ravel(),
+     "right numbers, wrong shape: yours has shape (15,); ∂L/∂W_h has W_h's shape (p, n) = (5, 3)"),
+    (grade_dL_dX, lambda *args: dL_dX(*args).ravel(),
+     "right numbers, wrong shape: yours has shape (28,); ∂L/∂X has X's shape (B, m) = (7, 4)"),
+    (grade_dL_dX, lambda X, W_i, b_i, W_h, b_h, Y, phi, psi, loss: X.T @ (
+        input_grad_with_slip(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss) @ np.linalg.pinv(W_i.T)),
+     "yours has shape (4, 5), W_i's shape (m, p): ∂L/∂X has X's shape (B, m) = (7, 4)"),
+])
+def test_a_wrong_shape_says_which_shape_it_has_and_which_it_must_have(grade, wrong, says):
+    report = grade(wrong)
+    flat = " ".join(str(report).split())
+    assert report.verdict == 'failed' and says in flat and lines_fit(report), flat
+    assert "no simple pattern" not in flat and "close, but not the formula" not in flat
+
+
+def in_float32(fn):
+    "fn computed in float32: every float array it is given is cast first"
+    cast = lambda a: a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == 'f' else a
+    return lambda *args: fn(*map(cast, args))
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_a_right_answer_computed_in_float32_passes_and_says_so(name):
+    for B in ((7, 1) if name in SIZED else (None,)):
+        report = GRADERS[name](in_float32(RIGHT[name]), **({} if B is None else {'B': B}))
+        flat = " ".join(str(report).split())
+        assert report.ok and report.dtype == np.float32 and "computed in float32" in flat, flat
+        assert 1e-10 < report.reference_error <= 100 * np.finfo(np.float32).eps
+        assert "close, but not the formula" not in flat
+
+
+def test_float32_rounding_handed_back_as_float64_and_float16_are_told_what_they_are():
+    back = lambda O, Y: dL_db_h(O.astype(np.float32), Y.astype(np.float32)).astype(np.float64)
+    flat = " ".join(str(report := grade_dL_db_h(back)).split())
+    assert not report.ok and "or the right formula computed in float32" in flat, flat
+    half = lambda O, Y: dL_db_h(O.astype(np.float16), Y.astype(np.float16))
+    flat = " ".join(str(report := grade_dL_db_h(half)).split())
+    assert not report.ok and "the right formula's numbers at float16 precision, too coarse to grade" in flat, flat
+
+
+def test_a_constant_factor_too_few_entries_could_show_is_read_off_the_reference():
+    "b_h has 3 entries, fewer than a free factor needs against finite differences; the reference is exact"
+    report = grade_dL_db_h(lambda O, Y: dL_db_h(O, Y) * 1.25)
+    flat = " ".join(str(report).split())
+    assert report.diagnosis.names == {'constant factor'}
+    assert "every entry is 5/4 times the right formula's: a factor 4/5 missing" in flat, flat
