@@ -1,7 +1,6 @@
 """The derivation checks behind `bpnotes check` (issue 17, part 2): they pass on every seed tried, every
 draw keeps away from ReLU's kink, and a wrong formula fails its row, whichever way its bar points."""
 import json
-import time
 
 import numpy as np
 import pytest
@@ -14,16 +13,14 @@ from conftest import NBS
 SEEDS = 200        # the derivations page says how many seeds the tests sweep: this many
 
 
-def test_every_row_passes_on_200_seeds_in_well_under_a_minute():
-    "Every row on each seed, with one combination of activation, loss and batch size per row"
-    start = time.process_time()
+def test_every_row_passes_on_200_seeds():
+    "Every row on each seed, one combination of activation, loss and batch size per row (time: bench/check_seeds.py)"
     failures, counts = [], set()
     for seed in range(SEEDS):
         rows = derivation_checks(seed, per_row=1)
         counts.add(len(rows))
         failures += [(seed, r.equation, r.error) for r in rows if not r.passed]
     assert failures == [] and counts == {21}
-    assert time.process_time() - start < 50      # measured: about 40 s of processor time
 
 
 @pytest.mark.parametrize("seed", [4, 36, 2026])
