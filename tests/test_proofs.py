@@ -5,7 +5,10 @@ derivative is exactly 0 (tests/test_notebooks.py runs it as it is). Here each br
 package with one plausible slip written into its source (the repository's files are never touched); the page
 runs against the copy, in a separate process, and must fail, either at a proof ("not proved") or because a
 stand-in activation was asked for its slope at another function's output. The first four are the φ↔ψ swaps
-that passed the page before its stand-in activations refused them. SymPy is a dev dependency.
+that passed the page before its stand-in activations refused them; the last five (M1–M4, M4 in both per-value
+functions) take the loss's gradient somewhere other than at the outputs O, and passed the page while its stand-in
+loss ignored its argument (now an unknown 𝓛(O, Y), whose slopes depend on where they are asked). SymPy is a dev
+dependency.
 """
 import json
 import shutil
@@ -52,6 +55,22 @@ BROKEN = [
      "return softmax(z) - one_hot(y, z.shape[1], z.dtype)", NOT_PROVED),
     ("binary cross-entropy with e^|z|", "loss",
      "np.log1p(np.exp(-np.abs(z)))", "np.log1p(np.exp(np.abs(z)))", NOT_PROVED),
+    # M1–M4: the loss's gradient taken at the wrong place (they passed while the page's loss ignored its input)
+    ("M1 dL/dO at Z_o in two_layer_grads", "layers",
+     "delta_o = output_delta(get_loss(loss, psi).grad(O, Y), O, psi)",
+     "delta_o = output_delta(get_loss(loss, psi).grad(dense(H, W_h, b_h), Y), O, psi)", NOT_PROVED),
+    ("M2 dL/dO at Z_D in backprop", "layers",
+     "dL_dO = get_loss(loss, psi).grad(A[D], Y)", "dL_dO = get_loss(loss, psi).grad(dense(A[D - 1], *params[-1]), Y)",
+     NOT_PROVED),
+    ("M3 dL/dO at Z_o in output_layer_grads", "vector",
+     "delta_o = output_delta(get_loss(loss, psi).grad(O, Y), O, psi)",
+     "delta_o = output_delta(get_loss(loss, psi).grad(dense(H, W_h, b_h), Y), O, psi)", NOT_PROVED),
+    ("M4 outputs_per_value without psi in output_layer_grads_per_value", "loss",
+     "get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h, psi), Y)",
+     "get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h), Y)", NOT_PROVED),
+    ("M4 outputs_per_value without psi in hidden_layer_grads_per_value", "layers",
+     "get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h, psi), Y)",
+     "get_loss(loss, psi).grad(outputs_per_value(H, W_h, b_h), Y)", NOT_PROVED),
 ]
 
 # Runs the page once per copy in one process (SymPy and nbdev imported once), forgetting bpnotes in between
