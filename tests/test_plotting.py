@@ -106,6 +106,12 @@ def test_a_lone_label_hides_no_edge_and_a_leader_points_at_its_own(sizes, key):
     x, y = label[0].xy
     t = (x - x0) / (x1 - x0)
     assert 0.2 < t < 0.9 and abs(y - (y0 + t * (y1 - y0))) < 1e-9
+    lx, ly = label[0].get_position()                        # the leader runs through no unit
+    for layer_x, n_units in enumerate(sizes):
+        for cy in heights(n_units):
+            cx = 3 * layer_x
+            u = np.clip(((cx - lx) * (x - lx) + (cy - ly) * (y - ly)) / ((x - lx) ** 2 + (y - ly) ** 2), 0, 1)
+            assert np.hypot(lx + u * (x - lx) - cx, ly + u * (y - ly) - cy) > 0.3, (cx, cy)
     for line in ax.lines:                                   # where no other edge runs
         (a0, a1), (b0, b1) = line.get_xdata()[[0, -1]], line.get_ydata()[[0, -1]]
         if (a0, b0, a1, b1) != (x0, y0, x1, y1):
