@@ -50,16 +50,86 @@ def _label_text(label):
     code = code.replace('_', r'\_').replace(' ', r'\ ')
     return f'{math}\n' + rf'$\mathtt{{{code}}}$'
 
-def _label_edge(ax, x0, y0, x1, y1, label, colour, crowded, t):
-    "Write a label on an edge a fraction t along it; a lone label sits above, clear of the edge"
+def _label_edge(ax, x0, y0, x1, y1, label, colour, t):
+    "Write one of many labels on its edge, a fraction t along it"
     x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-    style = dict(color=colour, zorder=4, linespacing=1.5,
-                 bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
-    if crowded:
-        ax.text(x, y, _label_text(label), ha='center', va='center', fontsize=8, **style)
-    else:   # on the side where the edge runs lower, so that it does not cross the label
-        ax.text(x, y + 0.1, _label_text(label), ha='left' if y1 < y0 else 'right', va='bottom',
-                fontsize=11, **style)
+    ax.text(x, y, _label_text(label), ha='center', va='center', fontsize=8, color=colour,
+            zorder=4, linespacing=1.5, bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.85))
+
+def _segments(ax):
+    "The end points of every straight line drawn so far, in data coordinates"
+    return [np.column_stack([l.get_xdata(), l.get_ydata()]).astype(float)[[0, -1]]
+            for l in ax.lines if len(l.get_xdata()) >= 2]
+
+def _crosses(p, q, a, b):
+    "Whether the segment from p to q crosses the segment from a to b"
+    def side(u, v, w): return np.sign((v[0] - u[0]) * (w[1] - u[1]) - (v[1] - u[1]) * (w[0] - u[0]))
+    return side(p, q, a) * side(p, q, b) < 0 and side(a, b, p) * side(a, b, q) < 0
+
+def _distance(p, a, b):
+    "The distance from the point p to the segment from a to b"
+    p, a, b = map(np.asarray, (p, a, b))
+    t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0, 1)
+    return float(np.hypot(*(a + t * (b - a) - p)))
+
+def _in_boxes(points, boxes):
+    "Whether any of the points lies inside any of the boxes (rows x0, y0, x1, y1)"
+    x, y = points[:, :1], points[:, 1:]
+    return bool(((x > boxes[:, 0]) & (x < boxes[:, 2]) & (y > boxes[:, 1]) & (y < boxes[:, 3])).any())
+
+def _covered(box, points, owner, boxes):
+    "How many lines (points sampled along them, owner[i] the line of point i) and boxes box covers"
+    inside = ((points[:, 0] > box[0]) & (points[:, 0] < box[2])
+              & (points[:, 1] > box[1]) & (points[:, 1] < box[3]))
+    overlaps = ((boxes[:, 0] < box[2]) & (boxes[:, 2] > box[0])
+                & (boxes[:, 1] < box[3]) & (boxes[:, 3] > box[1]))
+    return len(set(owner[inside])) + int(overlaps.sum())
+
+def _label_lone_edge(ax, edge, label, colour, reach=2.5):
+    """Write a lone edge's label where its box covers no line, unit or text, as near the edge
+    as can be and crossing as few lines as can be, with a leader from it to a dot on the edge"""
+    ax.apply_aspect()                   # the final scale, before measuring text
+    renderer = ax.figure.canvas.get_renderer()
+    style = dict(ha='center', va='center', fontsize=11, color=colour, zorder=5, linespacing=1.5,
+                 bbox=dict(boxstyle='round,pad=0.3', fc='white', ec=colour, lw=0.8))
+    probe = ax.text(0, 0, _label_text(label), **style)
+    probe.update_bbox_position_size(renderer)
+    size = probe.get_bbox_patch().get_window_extent(renderer).padded(4)
+    probe.remove()
+    px = ax.transData.transform
+    lines = _segments(ax)
+    t = np.linspace(0, 1, 80)[:, None]
+    points = np.concatenate([px(a + t * (b - a)) for a, b in lines])
+    owner = np.repeat(np.arange(len(lines)), len(t))
+    boxes = np.array([a.get_window_extent(renderer).extents for a in [*ax.texts, *ax.patches]]
+                     ).reshape(-1, 4)
+    frame = ax.get_window_extent(renderer).extents
+    others = [(a, b) for a, b in lines if not np.allclose([a, b], edge)]
+    (x0, y0), (x1, y1) = edge
+    anchors = [(x0 + f * (x1 - x0), y0 + f * (y1 - y0)) for f in np.linspace(0.3, 0.8, 11)]
+    clear = [p for p in anchors if min(_distance(p, a, b) for a, b in others) > 0.15]
+    anchors = clear or anchors          # a dot where no other edge runs: it names one edge
+    free = []                           # the places where the box covers nothing
+    for cx in np.arange(*ax.get_xlim(), 0.1):
+        for cy in np.arange(*ax.get_ylim(), 0.1):
+            x, y = px((cx, cy))
+            box = (x - size.width / 2, y - size.height / 2, x + size.width / 2, y + size.height / 2)
+            inside = frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3]
+            if inside and not _covered(box, points, owner, boxes): free.append((cx, cy))
+    best = None                         # the free place nearest its edge, leader crossing least
+    for where in free:
+        for anchor in anchors:
+            length = np.hypot(where[0] - anchor[0], where[1] - anchor[1])
+            leader = px(np.asarray(where) + t * (np.asarray(anchor) - where))
+            through = _in_boxes(leader, boxes)        # through a unit or a text
+            crossed = sum(_crosses(where, anchor, a, b) for a, b in others)
+            cost = (length > reach, through, crossed, length)
+            if best is None or cost < best[0]: best = (cost, where, anchor)
+    if best is None: raise ValueError(f'no room for the label {label!r} clear of every edge')
+    _, where, anchor = best
+    ax.annotate(_label_text(label), xy=anchor, xytext=where, **style,
+                arrowprops=dict(arrowstyle='-', color=colour, lw=1.0, shrinkA=0, shrinkB=0))
+    ax.scatter(*anchor, s=18, color=colour, zorder=5)
 
 def _draw_bias(ax, x0, x1, bottom, targets, r, symbol, faint):
     "The constant-1 node below layer x0, dashed edges to every unit of the next layer"
@@ -135,6 +205,7 @@ def draw_network(
     norm = None if edge_values is None else [np.abs(v).max() or 1.0 for v in edge_values]
     colormap = plt.get_cmap(cmap)
     targets = ys[1:] + ([np.zeros(1)] if loss else [])
+    lone = []   # the edges with a label of their own, labelled once all is drawn
     for layer, y_next in enumerate(targets):
         x0, x1 = layer * dx, (layer + 1) * dx
         for j, y0 in enumerate(ys[layer]):
@@ -142,11 +213,11 @@ def draw_network(
                 key = (layer, j, k)
                 colour, lw, z = _edge_style(key, edge_colors, edge_values, norm, colormap, faint)
                 ax.plot([x0 + r, x1 - r], [y0, y1], color=colour, lw=lw, zorder=z)
-                if key in edge_labels:   # many labels: spread along their edges
-                    crowded = len(edge_labels) >= 4
+                if key in edge_labels and len(edge_labels) >= 4:   # many: spread along
                     n_edges = len(ys[layer]) * len(y_next)
-                    t = 0.15 + 0.7 * (j * len(y_next) + k + 0.5) / n_edges if crowded else 0.5
-                    _label_edge(ax, x0 + r, y0, x1 - r, y1, edge_labels[key], colour, crowded, t)
+                    t = 0.15 + 0.7 * (j * len(y_next) + k + 0.5) / n_edges
+                    _label_edge(ax, x0 + r, y0, x1 - r, y1, edge_labels[key], colour, t)
+                elif key in edge_labels: lone.append((((x0 + r, y0), (x1 - r, y1)), key, colour))
         if layer < len(sizes) - 1:
             _draw_bias(ax, x0, x1, bottom, y_next, r, biases[layer], faint)
             ax.text((x0 + x1) / 2, top, f'${weights[layer]}$', ha='center', va='bottom', fontsize=14)
@@ -166,16 +237,45 @@ def draw_network(
     ax.set_ylim(bottom - 0.9, top + 0.9)
     ax.set_aspect('equal')
     ax.axis('off')
+    for edge, key, colour in lone: _label_lone_edge(ax, edge, edge_labels[key], colour)
     return ax
 
 # %% ../nbs/plotting.ipynb #0ed9c3fa
 _HEADS = ['#c0392b', '#7d3c98', '#1f618d', '#117864', '#b9770e']   # one colour per input
 _TAIL, _OUT = 'darkorange', '#138d90'   # the tail through h_j; the outputs' δ_o
+_BIAS_HEAD = '#2e7d32'                  # the bias's head: its input is the constant 1
+
+def _label_heads(ax, m, u, y_x, y_h, one):
+    "Name each head, a weight or the bias into h_u, and its factor: the value it leaves"
+    for q in range(m):
+        ax.text(0.45 * _DX, y_x[q] + 0.45 * (y_h - y_x[q]), f'$(W_i)_{{{q + 1}{u}}}$',
+                ha='center', va='center', fontsize=11, color=_HEADS[q % len(_HEADS)], zorder=5,
+                bbox=dict(fc='white', ec='none', pad=0.2, alpha=0.9))
+    f = 0.55                            # the bias head, from the constant 1 at (0, one)
+    ax.text(0.2 + f * (_DX - _R - 0.2) + 0.15, one + 0.1 + f * (y_h - one - 0.1),
+            f'$(b_i)_{{{u}}}$', ha='left', va='top', fontsize=11, color=_BIAS_HEAD, zorder=5)
+    ax.text(-0.75, y_x.min() - 0.55, f'{m + 1} heads, each with its\nfactor: $x_1$, …, $x_{m}$, 1',
+            ha='left', va='top', fontsize=10, color='#444')
+
+def _label_tail(ax, n, u, y_h, y_o):
+    "Name the tail's factors: h_u's slope, then for each output its weight, slope and ∂L/∂o"
+    style = dict(ha='center', fontsize=10, zorder=5)
+    ax.text(_DX + 0.1, y_h - 0.38, rf"$\varphi'((z_h)_{{{u}}})$", va='top', color='#a04000', **style)
+    for k, y in enumerate(y_o):
+        up = y >= 0                     # the label on the side away from the other routes
+        x, yy = 1.4 * _DX, y_h + 0.4 * (y - y_h) + (0.12 if up else -0.12)   # 0.4 along
+        ax.text(x, yy, f'$(W_h)_{{{u}{k + 1}}}$', va='bottom' if up else 'top', color='#a04000',
+                **style)
+        ax.text(2 * _DX + 0.25, y + (0.32 if up else -0.32), rf"$\psi'((z_o)_{{{k + 1}}})$",
+                va='bottom' if up else 'top', color='#0e6e70', **style)
+        ax.text(2.5 * _DX, y / 2 + (0.1 if up else -0.1), rf'$\partial\mathcal{{L}}/\partial o_{{{k + 1}}}$',
+                va='bottom' if up else 'top', color='#0e6e70', **style)
+
 
 def _tail_regions(ax, y_h, y_o, dx):
     "Shade the tail from the hidden unit at height y_h to the loss; box the outputs' part"
     from matplotlib.patches import FancyBboxPatch, Polygon
-    top, low = y_o.max() + 0.6, y_o.min() - 0.6
+    top, low = y_o.max() + 0.85, y_o.min() - 0.85   # room for the slopes ψ'
     band = [(dx - 0.5, y_h + 0.45), (dx + 0.6, y_h + 0.5), (2 * dx - 0.6, top),
             (3 * dx + 0.6, top), (3 * dx + 0.6, low), (2 * dx - 0.6, low),
             (dx + 0.6, y_h - 0.5), (dx - 0.5, y_h - 0.45)]
@@ -207,28 +307,25 @@ def draw_delta_reuse(
         the matplotlib Axes drawn on
     """
     m, p, n = sizes
-    j, dx = unit, 3.0
+    j, dx, u = unit, _DX, unit + 1      # u: the unit's number in the mathematics
     heads = {(0, q, j): _HEADS[q % len(_HEADS)] for q in range(m)}
     tail = {(1, j, k): _TAIL for k in range(n)} | {(2, k, 0): _OUT for k in range(n)}
     nodes = {(1, j): '#fde3c8', (3, 0): '#cdeceb'} | {(2, k): '#cdeceb' for k in range(n)}
     ax = draw_network(sizes, ax=ax, edge_colors=heads | tail, node_colors=nodes,
                       loss=True, faint=True)
-    y_x, y_o = (m - 1) / 2 - np.arange(m), (n - 1) / 2 - np.arange(n)
-    y_h = (p - 1) / 2 - j
+    y_x, y_h, y_o = _unit_heights(m), _unit_heights(p)[j], _unit_heights(n)
+    one = min(_unit_heights(s).min() for s in sizes) - 1.3   # draw_network's constant 1
+    ax.plot([0.2, dx - _R], [one + 0.1, y_h], color=_BIAS_HEAD, lw=2.6, ls=(0, (4, 2)), zorder=2)
     top, low = _tail_regions(ax, y_h, y_o, dx)
-    u = j + 1   # the unit's number in the mathematics
+    _label_heads(ax, m, u, y_x, y_h, one)
+    _label_tail(ax, n, u, y_h, y_o)
     ax.text(2.5 * dx, top + 0.15, rf'$(\delta_o)_k$: shared by the tails of all {p} hidden units',
             ha='center', va='bottom', fontsize=11, color='#0e6e70')
     ax.text(2 * dx, low - 0.25, rf'$(\delta_h)_{{{u}}} = \partial\mathcal{{L}}/\partial(z_h)_{{{u}}}$:'
             f' the tail of every\nroute through $h_{{{u}}}$, summed once',
             ha='center', va='top', fontsize=11, color='#a04000')
-    ax.text(-0.6, y_x.min() - 0.75, f'{m} heads: one for each\nweight into $h_{{{u}}}$',
-            ha='left', va='top', fontsize=11, color='#444')
-    for q in range(m):
-        ax.text(0.45 * dx, y_x[q] + 0.45 * (y_h - y_x[q]), f'$(W_i)_{{{q + 1}{u}}}$',
-                ha='center', va='center', fontsize=11, color=_HEADS[q % len(_HEADS)], zorder=5,
-                bbox=dict(fc='white', ec='none', pad=0.2, alpha=0.9))
     return ax
+
 
 # %% ../nbs/plotting.ipynb #f7f06a98
 def _overlap(a, b):

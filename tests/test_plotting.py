@@ -76,6 +76,50 @@ def test_a_highlighted_edge_joins_the_units_it_names_and_carries_both_names():
     assert label == ["$(W_h)_{42}$\n" + r"$\mathtt{W\_h[3,\ 1]}$"]
 
 
+def sampled(line, ax, n=200):
+    "Points along a drawn line, in display coordinates"
+    (x0, x1), (y0, y1) = line.get_xdata()[[0, -1]], line.get_ydata()[[0, -1]]
+    t = np.linspace(0, 1, n)
+    return ax.transData.transform(np.column_stack([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]))
+
+
+@pytest.mark.parametrize("sizes, key", [((3, 5, 2), (1, 3, 1)), ((3, 5, 3), (1, 3, 1)),
+                                        ((3, 4, 3, 2), (1, 0, 2)), ((2, 2, 2), (0, 1, 0))])
+def test_a_lone_label_hides_no_edge_and_a_leader_points_at_its_own(sizes, key):
+    "R4 10 / R5 15: the (W_h)_42 label's white box erased the h3→o2 edge, between two edges"
+    ax = draw_network(sizes, edge_colors={key: "crimson"},
+                      edge_labels={key: ("$(W)_{jk}$", "W[j, k]")})
+    ax.figure.canvas.draw()
+    label = [t for t in ax.texts if t.get_text().startswith("$(W)_{jk}$")]
+    assert len(label) == 1
+    box = label[0].get_bbox_patch().get_window_extent()
+    for line in ax.lines:                                   # every weight and bias edge
+        assert not box.count_contains(sampled(line, ax)), line.get_xydata()
+    for patch in ax.patches:                                # every unit and constant-1 square
+        assert not box.overlaps(patch.get_window_extent())
+    for text in ax.texts:                                   # unit names, column names
+        if text is not label[0]:
+            assert not box.overlaps(text.get_window_extent())
+    layer, j, k = key                                       # the leader ends on the named edge,
+    (x0, y0), (x1, y1) = (3 * layer + 0.3, heights(sizes[layer])[j]), \
+        (3 * layer + 2.7, heights(sizes[layer + 1])[k])
+    x, y = label[0].xy
+    t = (x - x0) / (x1 - x0)
+    assert 0.2 < t < 0.9 and abs(y - (y0 + t * (y1 - y0))) < 1e-9
+    lx, ly = label[0].get_position()                        # the leader runs through no unit
+    for layer_x, n_units in enumerate(sizes):
+        for cy in heights(n_units):
+            cx = 3 * layer_x
+            u = np.clip(((cx - lx) * (x - lx) + (cy - ly) * (y - ly)) / ((x - lx) ** 2 + (y - ly) ** 2), 0, 1)
+            assert np.hypot(lx + u * (x - lx) - cx, ly + u * (y - ly) - cy) > 0.3, (cx, cy)
+    for line in ax.lines:                                   # where no other edge runs
+        (a0, a1), (b0, b1) = line.get_xdata()[[0, -1]], line.get_ydata()[[0, -1]]
+        if (a0, b0, a1, b1) != (x0, y0, x1, y1):
+            u = np.clip(((x - a0) * (a1 - a0) + (y - b0) * (b1 - b0))
+                        / ((a1 - a0) ** 2 + (b1 - b0) ** 2), 0, 1)
+            assert np.hypot(a0 + u * (a1 - a0) - x, b0 + u * (b1 - b0) - y) > 0.1
+
+
 def test_faint_greys_out_only_what_is_not_highlighted():
     ax = draw_network((3, 5, 2), edge_colors={(0, 0, 0): "crimson"}, faint=True)
     colours = [l.get_color() for l in ax.lines]
@@ -95,14 +139,27 @@ def test_delta_reuse_draws_one_head_per_input_and_one_shared_tail(unit):
     ax = draw_delta_reuse((m, p, n), unit=unit)
     thick = [l for l in ax.lines if l.get_linewidth() > 2]
     y_h = heights(p)[unit]
-    heads = [l for l in thick if l.get_xdata()[0] < 3 and l.get_ydata()[1] == y_h]
+    heads = [l for l in solid(ax) if l in thick and l.get_xdata()[0] < 3 and l.get_ydata()[1] == y_h]
     tail = [l for l in thick if 3 < l.get_xdata()[0] < 6 and l.get_ydata()[0] == y_h]
     to_loss = [l for l in thick if l.get_xdata()[0] > 6]
     assert len(heads) == m and len({l.get_color() for l in heads}) == m
     assert [l.get_ydata()[0] for l in heads] == list(heights(m))
-    assert len(tail) == n and len(to_loss) == n and len(thick) == m + 2 * n
-    assert any(rf"(\delta_h)_{{{unit + 1}}}" in t for t in texts(ax))
+    bias = [l for l in thick if l.get_linestyle() != "-"]               # R4 2: the bias, a further head
+    assert len(bias) == 1 and bias[0].get_ydata()[1] == y_h and bias[0].get_xdata()[0] < 1
+    assert bias[0].get_ydata()[0] < heights(p).min() - 1                # from the constant-1 square
+    assert len(tail) == n and len(to_loss) == n and len(thick) == m + 1 + 2 * n
+    u = unit + 1
+    assert any(rf"(\delta_h)_{{{u}}}" in t for t in texts(ax))
     assert any(f"all {p} hidden units" in t for t in texts(ax))
+    factors = {f"$(b_i)_{{{u}}}$", rf"$\varphi'((z_h)_{{{u}}})$"}         # R4 2: the route's factors
+    for k in range(1, n + 1):
+        factors |= {f"$(W_h)_{{{u}{k}}}$", rf"$\psi'((z_o)_{{{k}}})$", rf"$\partial\mathcal{{L}}/\partial o_{{{k}}}$"}
+    assert factors <= set(texts(ax))
+    ax.figure.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts if t.get_text()]
+    for a in range(len(boxes)):                                         # no label on another
+        for b in range(a):
+            assert not boxes[a].overlaps(boxes[b]), (ax.texts[a].get_text(), ax.texts[b].get_text())
 
 
 def test_deeper_networks_name_their_hidden_units_as_the_notation_does():
