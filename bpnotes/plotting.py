@@ -254,7 +254,9 @@ def _label_heads(ax, m, u, y_x, y_h, one):
     f = 0.55                            # the bias head, from the constant 1 at (0, one)
     ax.text(0.2 + f * (_DX - _R - 0.2) + 0.15, one + 0.1 + f * (y_h - one - 0.1),
             f'$(b_i)_{{{u}}}$', ha='left', va='top', fontsize=11, color=_BIAS_HEAD, zorder=5)
-    ax.text(-0.75, y_x.min() - 0.55, f'{m + 1} heads, each with its\nfactor: $x_1$, …, $x_{m}$, 1',
+    inputs = ', '.join(f'$x_{q}$' for q in range(1, m + 1)) if m <= 3 \
+        else f'$x_1$, …, $x_{m}$'
+    ax.text(-0.75, y_x.min() - 0.55, f'{m + 1} heads, each with its\nfactor: ' + inputs + ', 1',
             ha='left', va='top', fontsize=10, color='#444')
 
 def _label_tail(ax, n, u, y_h, y_o):
