@@ -488,13 +488,15 @@ class Runner:
             os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
 
 
-def run_mutants(mutants, jobs, scratch, seconds, lines, timeout_factor):
-    "Run every mutant, `jobs` at a time; each gets a status, its seconds and the test that killed it"
+def run_mutants(mutants, jobs, scratch, seconds, lines, timeout_factor, minutes=None):
+    """Run every mutant, `jobs` at a time; each gets a status, its seconds and the test that killed it.
+    With `minutes`, no mutant starts after that long: the ones run are those that started in time"""
     runner = Runner(jobs, scratch, seconds, lines, timeout_factor)
     queue, done, start = list(mutants), [], time.perf_counter()
+    in_time = lambda: minutes is None or time.perf_counter() - start < 60 * minutes
     try:
-        while queue or runner.running:
-            while queue and runner.free:
+        while (queue and in_time()) or runner.running:
+            while queue and runner.free and in_time():
                 m = queue.pop(0)
                 if not runner.start(m):
                     m.update(status="uncovered", seconds=0.0, tests=0); done.append(m)
@@ -626,6 +628,9 @@ def main():
     p.add_argument("--only", metavar="PATTERN", help="run only the mutants whose key matches this glob pattern")
     p.add_argument("--report", metavar="MARKDOWN", help="write the results page from --out and stop")
     p.add_argument("--no-nice", action="store_true", help="keep this process's priority")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="time box: start no mutant after this many minutes; the mutants are run in a random "
+                        "order (--seed), so those run are a random sample, and each row says what share ran")
     args = p.parse_args()
     for m in args.modules:
         if m not in MODULES and not (ROOT / "bpnotes" / f"{m}.py").exists(): p.error(f"no module bpnotes/{m}.py")
@@ -652,6 +657,7 @@ def main():
             chosen = sorted(rng.sample(range(len(ms)), max(1, round(args.sample * len(ms)))))
             kept += [ms[i] for i in chosen]; sampled[module] = args.sample
         mutants = kept
+    if args.minutes is not None: random.Random(args.seed).shuffle(mutants)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up the scratch folder when stopped
     if not args.no_nice: os.nice(10)
@@ -662,7 +668,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bpnotes-mutation-") as scratch:
         scratch = pathlib.Path(scratch)
         seconds, lines = coverage_map(scratch, args.notebooks, args.cache)
-        results = run_mutants(mutants, args.jobs, scratch, seconds, lines, args.timeout_factor)
+        results = run_mutants(mutants, args.jobs, scratch, seconds, lines, args.timeout_factor, args.minutes)
+    if args.minutes is not None:              # the share of each module's mutants that ran in the time box
+        total_of = {module: len(find_mutants(module)) for module in args.modules}
+        sampled = {module: sum(r["module"] == module for r in results) / total_of[module]
+                   for module in args.modules}
     total = time.perf_counter() - start
 
     old = json.loads(out.read_text()) if out.exists() else {"results": [], "runs": {}}
