@@ -178,6 +178,7 @@ def test_section_1_writes_the_central_difference_in_theta_and_prints_its_accurac
     assert "10^{-9}" not in text                         # the plain difference's accuracy is printed instead
     printed = [o.get("text", "") for c in nb["cells"] for o in c.get("outputs", [])]
     printed = ["".join(t) if isinstance(t, list) else t for t in printed]
-    assert any(re.search(r"central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+", t) for t in printed)
+    assert any(re.search(r"eps 1e-06: central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+\n"
+                         r"eps 2e-03: central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+", t) for t in printed)
     assert any(re.match(r"\d+ derivatives per activation: \d+ outputs × \(\d+ weights \+ \d+ biases\)", t)
                for t in printed)
