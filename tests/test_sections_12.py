@@ -2,8 +2,10 @@
 student needs it, in the house style of the exercises. The pages are read as committed (markdown and saved outputs).
 """
 import json
+import math
 import re
 
+import numpy as np
 import pytest
 
 from conftest import NBS
@@ -178,6 +180,37 @@ def test_section_1_writes_the_central_difference_in_theta_and_prints_its_accurac
     assert "10^{-9}" not in text                         # the plain difference's accuracy is printed instead
     printed = [o.get("text", "") for c in nb["cells"] for o in c.get("outputs", [])]
     printed = ["".join(t) if isinstance(t, list) else t for t in printed]
-    assert any(re.search(r"central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+", t) for t in printed)
+    assert any(re.search(r"eps 1e-06: central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+\n"
+                         r"eps 2e-03: central_difference \d\.\de-\d+, numeric_grad \d\.\de-\d+", t) for t in printed)
     assert any(re.match(r"\d+ derivatives per activation: \d+ outputs × \(\d+ weights \+ \d+ biases\)", t)
                for t in printed)
+
+
+def by_hand_problems(md):
+    "What a reader cannot redo by hand from the displayed x, W_i, b_i of section 1's 'One value, by hand'"
+    num = r"(-?[\d.]+)"
+    x = re.search(rf"x &= \({num},\\ {num}\)", md)
+    W = re.search(rf"W_i = \\begin{{pmatrix}} {num} & {num}\\\\\s*{num} & {num} \\end{{pmatrix}}", md)
+    b = re.search(rf"b_i = \({num},\\ {num}\)", md)
+    h = re.search(rf"h &= \\sigma\(z_h\) = \({num},\\ {num}\)", md)
+    if not (x and W and b and h): return ["x, W_i, b_i or h is not displayed"]
+    x, b, h = [[float(v) for v in m.groups()] for m in (x, b, h)]
+    W = [[float(v) for v in W.groups()[:2]], [float(v) for v in W.groups()[2:]]]
+    z = [x[0] * W[0][j] + x[1] * W[1][j] + b[j] for j in range(2)]
+    redone = [round(1 / (1 + math.exp(-v)), 6) for v in z]
+    return [] if redone == h else [f"h redone by hand is {redone}, the page shows {h}"]
+
+
+def test_section_1_shows_the_numbers_h_is_made_of():
+    md = next("".join(o["data"]["text/markdown"]) for c in PAGES["00_single_value.ipynb"]["cells"]
+              for o in c.get("outputs", []) if "W_i = \\begin{pmatrix}" in "".join(o.get("data", {}).get("text/markdown", "")))
+    assert by_hand_problems(md) == []
+    assert by_hand_problems(md.replace("0.15 & 0.25", "0.25 & 0.15")) != []      # W_i shown transposed
+    assert by_hand_problems(md.replace("x &= (", "X &= (")) == ["x, W_i, b_i or h is not displayed"]
+
+
+def test_section_1_states_the_step_numeric_grad_takes():
+    from bpnotes.gradcheck import DEFAULT_EPS
+    text = "\n".join(markdown(PAGES["00_single_value.ipynb"]))
+    stated = re.search(r"`numeric_grad` takes \$\\epsilon = (\d)\\times10\^\{(-\d+)\}\$ for float64", text)
+    assert stated and float(f"{stated.group(1)}e{stated.group(2)}") == DEFAULT_EPS[np.dtype(np.float64)]
