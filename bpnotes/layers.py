@@ -1,4 +1,4 @@
-"""Section 4 of the notes: the idea of backpropagation in one picture, then the gradient of the first layer's weights through the hidden activations, worked once by hand; the notes' second erratum, three ways to one answer, and backpropagation for any depth, with the gradients that vanish on the way.
+"""Section 4 of the notes, one equation (and a wrong one), made into a derivation: the idea of backpropagation in one picture, then the gradient of the first layer's weights through the hidden activations, worked once by hand; the notes' second erratum, three ways to one answer, and backpropagation for any depth, with the gradients that vanish on the way.
 
 Docs: https://bpnotes.github.io/bpnotes/earlier_layers.html.md"""
 
@@ -81,23 +81,23 @@ def notes_hidden_layer_grads(X, W_i, b_i, W_h, b_h, Y,
 
 # %% ../nbs/03_earlier_layers.ipynb #e706f932
 def layer_outputs(X, params, phi='tanh', psi='identity'):
-    "[A_0 = X, A_1, …, A_D]: A_l = φ(A_{l−1} W_l + b_l), and ψ on layer D"
+    "[A_0 = X, A_1, …, A_D]: A_ℓ = φ(A_{ℓ−1} W_ℓ + b_ℓ), and ψ on layer D"
     A = [X]
-    for l, (W, b) in enumerate(params, start=1):
-        act = get_activation(psi if l == len(params) else phi)
+    for layer, (W, b) in enumerate(params, start=1):
+        act = get_activation(psi if layer == len(params) else phi)
         A.append(act(dense(A[-1], W, b)))
     return A
 
 def backprop(X, params, Y, phi='tanh', psi='identity', loss='mse'):
-    "[(∂L/∂W_l, ∂L/∂b_l) for l = 1 … D], for params [(W_1, b_1), …, (W_D, b_D)]"
+    "[(∂L/∂W_ℓ, ∂L/∂b_ℓ) for ℓ = 1 … D], for params [(W_1, b_1), …, (W_D, b_D)]"
     A, D = layer_outputs(X, params, phi, psi), len(params)
     dL_dO = get_loss(loss, psi).grad(A[D], Y)
     delta = output_delta(dL_dO, A[D], psi)                         # δ_D
     grads = [None] * D
-    for l in range(D, 0, -1):                                      # l = D, …, 1
-        W_l = params[l - 1][0]
-        grads[l - 1] = weight_grad(A[l - 1], delta), bias_grad(delta)
-        if l > 1: delta = hidden_delta(delta, W_l, A[l - 1], phi)  # δ_{l−1}
+    for layer in range(D, 0, -1):                                  # ℓ = D, …, 1
+        W, A_in = params[layer - 1][0], A[layer - 1]
+        grads[layer - 1] = weight_grad(A_in, delta), bias_grad(delta)
+        if layer > 1: delta = hidden_delta(delta, W, A_in, phi)        # δ_{ℓ−1}
     return grads
 
 def network_loss(X, params, Y, phi='tanh', psi='identity', loss='mse'):

@@ -1,4 +1,4 @@
-"""Section 1 of the notes: one output of a dense layer and its derivatives with respect to one weight and one bias, derived, computed, worked once by hand and checked by nudging the weight.
+"""Section 1 of the notes, which sets up the network, made into a derivation: one output of a dense layer and its derivatives with respect to one weight and one bias, derived, computed, worked once by hand and checked by nudging the weight.
 
 Docs: https://bpnotes.github.io/bpnotes/single_value.html.md"""
 
