@@ -496,12 +496,24 @@ def test_each_wrong_answer_of_r6_is_named(grade, what, wrong, slip, words):
 
 def test_section_1_speaks_of_the_slope_not_of_delta_and_says_a_meaning_once():
     "δ arrives in section 3: a constant factor in section 1 is said in the slope's words, once for both outputs"
-    report = grade_d_output_d_hidden(lambda h, W_h, b_h, l, j, psi: 1.1 * d_output_d_hidden(h, W_h, b_h, l, j, psi))
-    text = str(report)
+    factor = lambda h, W_h, b_h, l, j, psi: (1.1 + l) * d_output_d_hidden(h, W_h, b_h, l, j, psi)  # 1.1, 2.1
+    text = str(report := grade_d_output_d_hidden(factor))
     flat = " ".join(text.split())
-    assert report.diagnosis.names == {'constant factor'} and "δ" not in text, flat
+    assert [f.names for f in report.diagnosis.findings] == [('constant factor',)] * 2 and "δ" not in text, flat
+    assert "11/10 times" in flat and "21/10 times" in flat, flat
     assert flat.count("a factor missing from the slope ψ'((z_o)_l)") == 1, flat
-    assert "right for" not in flat or "ψ = tanh;" not in flat
+
+
+def test_an_answer_that_raises_is_given_a_slip_only_when_the_slip_raises_in_every_case_it_raised_in():
+    "MSE hard-coded raises for softmax's labels but gives numbers for binary cross-entropy: it does not fit an "
+    "answer that raises for both"
+    def no_cross_entropy(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+        if loss != 'mse': raise ValueError("only mse")
+        return dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+    report = grade_dL_dX(no_cross_entropy)
+    flat = " ".join(str(report).split())
+    assert report.verdict == 'failed' and report.failed[1:] == ("φ = tanh, ψ = identity, binary_cross_entropy, B = 7",)
+    assert report.diagnosis is None and "hard-coded" not in flat, flat
 
 
 def test_with_one_row_graded_too_a_sum_that_is_right_with_every_batch_passes_both():
