@@ -341,7 +341,8 @@ def _right_wrong(passed, failed):
     if (varying := _varying([*passed, *failed])) is None:   # said in full,
         common = _common([*passed, *failed])                # but once B = 7
         said = lambda labels: '; '.join(', '.join(
-            p for p in label.split(', ') if p not in common) for label in labels)
+            p for p in label.split(', ') if p not in common)
+            for label in labels)
         return f"right for {said(passed)}; wrong for {said(failed)}"
     key, values, _ = varying
     right, wrong = values[:len(passed)], values[len(passed):]
