@@ -102,6 +102,8 @@ def grade_cases(
     if report.check is not None and not report.check.ok:
         report = report._replace(diagnosis=_diagnosis(
             report.check, mine, case, _consistent(tried, failed[0])))
+        if report.diagnosis is None and not report.problem:  # said alone
+            report = report._replace(problem=_shape_problem(mine, case, True))
     elif isinstance(mine, Exception):           # it raised: a slip that does
         report = report._replace(diagnosis=_raising(
             case, _consistent(tried, failed[0])))
@@ -405,8 +407,9 @@ def _diagnosis_lines(diagnosis, check):
         lines.append(f"no simple pattern in {', '.join(unexplained)}")
     return lines
 
-def _shape_problem(mine, case):
-    "What a wrong shape is: the right numbers, or another array's shape; or ''"
+def _shape_problem(mine, case, plain=False):
+    """What a wrong shape is: the right numbers, another array's shape, one
+    summed over the wrong axis; or, when plain, the shape alone; or ''"""
     right = case.right
     if isinstance(mine, list) or mine.shape == np.shape(right): return ''
     name, (letters, shape) = next(iter(case.shapes.items()))
@@ -424,7 +427,7 @@ def _shape_problem(mine, case):
             rows, wanted = (_AXES.get(x, x) for x in its.split(', '))
             return (f"{yours} = ({its.split(',')[0]},): you summed over the "
                     f"{wanted}, not the {rows}; {want}")
-    return f"{yours}; {want}"
+    return f"{yours}; {want}" if plain else ''
 
 _AXES = {'B': 'rows', 'n': 'outputs', 'p': 'hidden units', 'm': 'inputs'}
 
