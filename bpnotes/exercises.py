@@ -722,7 +722,7 @@ def grade_dL_dW_h(
     fn : Callable
         your dL_dW_h(H, W_h, b_h, Y): ∂L/∂W_h, shape (p, n)
     B : int
-        the batch size (p = 5 hidden units, n = 3 outputs); 1 is tried too
+        the batch size, tried with 1 too (p = 5 hidden, n = 3 outputs)
     seed : int
         seed of the random problem
 
