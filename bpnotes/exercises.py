@@ -8,6 +8,7 @@ Docs: https://bpnotes.github.io/bpnotes/exercises.html.md"""
 from __future__ import annotations
 
 import math
+import re
 import runpy
 import textwrap
 from fractions import Fraction
@@ -22,19 +23,21 @@ from .diagnosis import DIAGNOSES, same_numbers
 from .gradcheck import (SITE, Diagnosis, Finding, GradCheckReport,
                                Pattern, check_grads, rel_error,
                                two_layer_problem)
-from .loss import get_loss, mse, softmax
+from .loss import LOSSES, get_loss, mse, softmax
 from .single_value import ACTIVATIONS, get_activation, output_value
 from .vector import dense, output_delta, output_layer_grads
 
 # %% auto #0
-__all__ = ['REFERENCE_RTOL', 'LOW_PRECISION', 'SLIP_MADE', 'EXERCISE_SLIPS', 'VOCABULARY', 'RIGHT_DL', 'PSIS', 'INPUT_SLIPS',
-           'INPUT_CASES', 'EXERCISES', 'Case', 'grade_cases', 'Exercise', 'ExerciseReport', 'grade_d_output_d_hidden',
-           'grade_dL_db_h', 'grade_dL_dW_h', 'input_grad_with_slip', 'grade_dL_dX', 'grade_answers']
+__all__ = ['REFERENCE_RTOL', 'LOW_PRECISION', 'SLIP_MADE', 'SLIP_RAISES', 'EXERCISE_SLIPS', 'VOCABULARY', 'RIGHT_DL', 'PSIS',
+           'INPUT_SLIPS', 'INPUT_CASES', 'EXERCISES', 'Case', 'grade_cases', 'Exercise', 'ExerciseReport',
+           'grade_d_output_d_hidden', 'grade_dL_db_h', 'grade_dL_dW_h', 'input_grad_with_slip', 'grade_dL_dX',
+           'grade_answers']
 
 # %% ../nbs/09d_exercises.ipynb #e9000005
 REFERENCE_RTOL = 1e-10   # a passed answer agrees with the reference this well
 LOW_PRECISION = 100      # or, computed in float32, to this many of its ε
 SLIP_MADE = "exactly the right formula's numbers with this slip made"
+SLIP_RAISES = "the right formula with this slip made raises where yours raised"
 
 class Case(NamedTuple):
     """One set of arguments an answer is graded on
@@ -48,6 +51,7 @@ class Case(NamedTuple):
       differentiated first: how a wrong shape is named
     - meanings: slip name → what it means in this case (the loss's Right:)
     - entry: entry(name, index) → how the report names one entry
+    - hints: an error's type name → what to look at when your code raises it
     """
     label: str
     call: Callable
@@ -57,6 +61,7 @@ class Case(NamedTuple):
     shapes: dict = {}
     meanings: dict = {}
     entry: Callable = None
+    hints: dict = {}
 
 def grade_cases(
     exercise:Exercise,   # the exercise graded
@@ -66,7 +71,8 @@ def grade_cases(
     """Grade fn on every case: a pass, or the first case that fails
 
     Every case is tried, so a failed report says which cases passed; a slip
-    is named when, made in every case, it gives your numbers in every case.
+    is named when, made in every case, it gives your numbers in every case
+    (or raises where your function raised).
 
     Parameters
     ----------
@@ -90,19 +96,24 @@ def grade_cases(
         worst = max(reports, key=lambda r: r.check.max_rel_error)
         coarsest = max((r.dtype for r in reports), key=_eps)
         return worst._replace(
-            case='; '.join(c.label for c in cases), dtype=coarsest,
+            case=_together([c.label for c in cases]), dtype=coarsest,
             reference_error=max(r.reference_error for r in reports))
     report, mine, case = failed[0]
     if report.check is not None and not report.check.ok:
         report = report._replace(diagnosis=_diagnosis(
             report.check, mine, case, _consistent(tried, failed[0])))
+        if report.diagnosis is None and not report.problem:  # said alone
+            report = report._replace(problem=_shape_problem(mine, case, True))
+    elif isinstance(mine, Exception):           # it raised: a slip that does
+        report = report._replace(diagnosis=_raising(
+            case, _consistent(tried, failed[0])))
     return report._replace(passed=tuple(r.case for r, *_ in tried if r.ok),
                            failed=tuple(r.case for r, *_ in failed))
 
 def _grade_case(exercise, fn, case):
-    "(the case's report, your answer or None, the case)"
+    "(the case's report, your answer, the error it raised or None, the case)"
     (mine, dtype), report = _attempt(exercise, fn, case)
-    if report is not None: return report, None, case
+    if report is not None: return report, mine, case
     check = case.check(mine)
     try: error = rel_error(_flat(mine), _flat(case.right))
     except ValueError: error = math.inf          # the shapes differ
@@ -126,10 +137,18 @@ def _allowed(dtype):
 
 # %% ../nbs/09d_exercises.ipynb #e9000007
 def _fits(mine, case):
-    "The slips of case, by (name, occurrence), that give mine's numbers"
-    same = lambda a, b: same_numbers(a, b, np.float64)
-    return {key for key, theirs in _keyed(case)
-            if same(mine, theirs) and not same(theirs, case.right)}
+    """The slips of case, by (name, occurrence), that give mine's numbers;
+    when mine is the error your function raised, those that raise it too"""
+    if isinstance(mine, Exception):
+        return {key for key, theirs in _keyed(case)
+                if type(theirs) is type(mine)}
+    return {key for key, theirs in _keyed(case) if _shows(theirs, case)
+            and same_numbers(mine, theirs, np.float64)}
+
+def _shows(theirs, case):
+    "True when a slip's numbers (or the error it raises) are not the right ones"
+    return (isinstance(theirs, Exception)
+            or not same_numbers(theirs, case.right, np.float64))
 
 def _keyed(case):
     "((name, k), numbers): the k-th slip of that name, so cases can be matched"
@@ -139,22 +158,38 @@ def _keyed(case):
         yield (name, seen[name]), theirs
 
 def _consistent(tried, first):
-    "The slips of the first failed case that fit every case they show in"
+    """The slips of the first failed case that fit every case they show in,
+    and raise where your function raised"""
     keys = _fits(first[1], first[2])
     for report, mine, case in tried:
         if mine is None or case is first[2]: continue
-        shows = {key for key, theirs in _keyed(case)
-                 if not same_numbers(theirs, case.right, np.float64)}
+        if isinstance(mine, Exception): keys &= _fits(mine, case); continue
+        shows = {key for key, theirs in _keyed(case) if _shows(theirs, case)}
         keys -= shows if report.ok else shows - _fits(mine, case)
     return keys
 
+def _vocabulary(case):
+    "VOCABULARY with the meanings the case says in its own words"
+    return {**VOCABULARY, **{name: VOCABULARY[name]._replace(meaning=meaning)
+                             for name, meaning in case.meanings.items()}}
+
+def _named(case, keys):
+    "The names of the slips keys, in the case's order, each once"
+    return tuple(dict.fromkeys(key[0] for key, _ in _keyed(case)
+                               if key in keys))
+
+def _raising(case, keys):
+    "The diagnosis of an answer that raised: the slips that raise there too"
+    if not keys: return None
+    finding = Finding(_named(case, keys), (), SLIP_RAISES, "it raises the "
+                      "same error here, and gives your numbers elsewhere")
+    return Diagnosis([finding], [], None, _vocabulary(case))
+
 def _diagnosis(check, mine, case, keys=None):
     "check's diagnosis, led by the slips that give mine's numbers to rounding"
-    vocabulary = {**VOCABULARY, **{name: VOCABULARY[name]._replace(
-        meaning=meaning) for name, meaning in case.meanings.items()}}
+    vocabulary = _vocabulary(case)
     keys = keys or _fits(mine, case)      # none fits every case: this one's
-    names = tuple(dict.fromkeys(key[0] for key, _ in _keyed(case)
-                                if key in keys))
+    names = _named(case, keys)
     generic = check.diagnosis
     if generic is not None: generic.vocabulary = vocabulary
     if not names: return generic or _reference_factor(check, mine, case,
@@ -248,11 +283,10 @@ class ExerciseReport(NamedTuple):
             line = head + f"not implemented yet ({self.problem})"
             if len(line) <= 78: return line
             return _text(head + 'not implemented yet', [f"({self.problem})"])
-        body = [self.problem] if self.problem else _numbers(self)
-        if self.passed:
-            body.append(f"right for {'; '.join(self.passed)}; wrong for "
-                        f"{'; '.join(self.failed)}")
-        if not (self.problem and self.diagnosis is None):
+        body = self.problem.split('\n') if self.problem else _numbers(self)
+        if self.passed: body.append(_right_wrong(self.passed, self.failed))
+        hinted = self.passed and body[-1].endswith(_ROWS)  # what to check
+        if not ((self.problem or hinted) and self.diagnosis is None):
             body += _diagnosis_lines(self.diagnosis, self.check)
         body.append(f"see {SITE}{self.exercise.derivation}")
         return _text(head + f"FAILED, for {self.case}", body)
@@ -268,12 +302,56 @@ def _precision(report):
             f"is {_allowed(report.dtype):.0e}")
 
 def _text(head, body, width=78):
-    "The head line, then each line of body indented by 2 (continued by 4)"
-    fill = lambda line, first, rest: textwrap.fill(
-        line, width, initial_indent=first, subsequent_indent=rest,
-        break_long_words=False, break_on_hyphens=False)
+    """The head line, then each line of body indented by 2 (continued by 4);
+    code in backticks, a shape such as (5, 2) and ψ = tanh are never broken"""
+    def fill(line, first, rest):
+        kept = re.sub(r'`[^`]*`|\([^()\s]*(?:, [^()\s]*)*\)|\S+ = [^\s,;]+',
+                      lambda m: m[0].replace(' ', '\0'), line)
+        return textwrap.fill(kept, width, initial_indent=first,
+                             subsequent_indent=rest, break_long_words=False,
+                             break_on_hyphens=False).replace('\0', ' ')
     return '\n'.join([fill(head, '', '    '),
                       *(fill(line, '  ', '    ') for line in body)])
+
+def _varying(labels):
+    """(key, its values, the parts all share) when the labels differ in one
+    'key = value' part only, else None"""
+    parts, common = [label.split(', ') for label in labels], _common(labels)
+    rest = [[p for p in ps if p not in common] for ps in parts]
+    if len(labels) < 2 or any(len(r) != 1 or ' = ' not in r[0] for r in rest):
+        return None
+    keys, values = zip(*(r[0].split(' = ', 1) for r in rest))
+    return (keys[0], values, common) if len(set(keys)) == 1 else None
+
+def _common(labels):
+    "The parts of the labels ('B = 7') that every label has"
+    parts = [label.split(', ') for label in labels]
+    return [p for p in parts[0] if all(p in ps for ps in parts)]
+
+def _together(labels):
+    "Case labels said once: 'ψ = tanh, sigmoid', 'B = 7, 1 (p = 5, n = 3)'"
+    if (varying := _varying(labels)) is None: return '; '.join(labels)
+    key, values, common = varying
+    return (f"{key} = {', '.join(values)}"
+            + (f" ({', '.join(common)})" if common else ''))
+
+_ROWS = ": check your sum over the rows"
+
+def _right_wrong(passed, failed):
+    """'right for ψ = identity; wrong for ψ = tanh, sigmoid'; when only B = 1
+    passed, the sum over the rows is what to check"""
+    if (varying := _varying([*passed, *failed])) is None:   # said in full,
+        common = _common([*passed, *failed])                # but once B = 7
+        said = lambda labels: '; '.join(', '.join(
+            p for p in label.split(', ') if p not in common)
+            for label in labels)
+        return f"right for {said(passed)}; wrong for {said(failed)}"
+    key, values, _ = varying
+    right, wrong = values[:len(passed)], values[len(passed):]
+    line = (f"right for {key} = {', '.join(right)}; wrong for {key} = "
+            f"{', '.join(wrong)}")
+    if key == 'B' and set(right) == {'1'}: line += _ROWS
+    return line
 
 def _numbers(report):
     "Where a failed answer's numbers disagree: one line per parameter"
@@ -303,39 +381,59 @@ def _close(report):
 
 def _diagnosis_lines(diagnosis, check):
     "The slip that gives the numbers; else the patterns; else that none fits"
-    if check is None or check.ok: return []
     if diagnosis is None:
+        if check is None or check.ok: return []
         return ["diagnosis: no simple pattern, and no slip gives your numbers"]
-    lines, vocabulary = [], diagnosis.vocabulary
+    lines, vocabulary, said = [], diagnosis.vocabulary, set()
     for finding in diagnosis.findings:
         names = ' / '.join(finding.names)
-        meaning = ' '.join(vocabulary[n].meaning for n in finding.names)
+        meaning = ' '.join(vocabulary[n].meaning for n in finding.names
+                           if n not in said)         # each meaning once
+        said |= set(finding.names)
         if finding.sentence == SLIP_MADE:            # the slip says it all
             return [f"diagnosis: {names}, which gives exactly your numbers. "
+                    f"{meaning}"]
+        if finding.sentence == SLIP_RAISES:
+            return [f"diagnosis: {names}, which raises the same error here "
+                    f"and gives exactly your numbers in every other case. "
                     f"{meaning}"]
         params = ''                                  # which, if several
         if len(check.params) > 1: params = f" in {', '.join(finding.params)}"
         lines.append(f"diagnosis: {names}{params}: {finding.sentence}. "
                      f"{meaning}")
-    if diagnosis.unexplained:
-        lines.append(f"no simple pattern in {', '.join(diagnosis.unexplained)}")
+    shaped = {p.name for p in check.params if p.problem}   # said above
+    unexplained = [n for n in diagnosis.unexplained if n not in shaped]
+    if unexplained:
+        lines.append(f"no simple pattern in {', '.join(unexplained)}")
     return lines
 
-def _shape_problem(mine, case):
-    "What a wrong shape is: the right numbers, or another array's shape; or ''"
+def _shape_problem(mine, case, plain=False):
+    """What a wrong shape is: the right numbers, another array's shape, one
+    summed over the wrong axis; or, when plain, the shape alone; or ''"""
     right = case.right
     if isinstance(mine, list) or mine.shape == np.shape(right): return ''
     name, (letters, shape) = next(iter(case.shapes.items()))
-    want = f"∂L/∂{name} has {name}'s shape ({letters}) = {shape}"
+    want = f"∂L/∂{name} has {name}'s shape ({letters}) = {_shape(shape)}"
+    yours = ("yours is one number" if mine.shape == ()
+             else f"yours has shape {mine.shape}")
     if mine.size == right.size and same_numbers(mine.ravel(), right.ravel(),
                                                 np.float64):
-        return (f"right numbers, wrong shape: yours has shape {mine.shape}; "
-                f"{want}")
+        return f"right numbers, wrong shape: {yours}; {want}"
     for other, (its, other_shape) in case.shapes.items():
         if other != name and other_shape == mine.shape:
-            return (f"yours has shape {mine.shape}, {other}'s shape ({its}): "
-                    f"{want}")
-    return ''
+            return f"{yours}, {other}'s shape ({its}): {want}"
+        if mine.ndim == 1 and len(other_shape) == 2 and len(shape) == 1 and (
+                (other_shape[0],), (other_shape[1],)) == (mine.shape, shape):
+            rows, wanted = (_AXES.get(x, x) for x in its.split(', '))
+            return (f"{yours} = ({its.split(',')[0]},): you summed over the "
+                    f"{wanted}, not the {rows}; {want}")
+    return f"{yours}; {want}" if plain else ''
+
+_AXES = {'B': 'rows', 'n': 'outputs', 'p': 'hidden units', 'm': 'inputs'}
+
+def _shape(shape):
+    "(5, 2), or 'one number' for the shape () of a number"
+    return 'one number' if shape == () else str(tuple(shape))
 
 class _WrongKind(TypeError):
     "An answer of the wrong kind: an array where one number belongs"
@@ -370,7 +468,8 @@ def _dtype(value):
     return dtype if dtype.kind == 'f' else np.dtype(np.float64)
 
 def _attempt(exercise, fn, case):
-    "((answer, its dtype), None), or ((None, None), a report): no numbers"
+    """((answer, its dtype), None), or ((None, None), a report): no numbers;
+    ((the error, None), a report) when fn raised"""
     ex = exercise
     report = lambda verdict, problem: ((None, None), ExerciseReport(
         ex, verdict, case.label, problem=problem))
@@ -382,9 +481,11 @@ def _attempt(exercise, fn, case):
         return report('not implemented', "it raises NotImplementedError")
     except Exception as e:
         message = (str(e).splitlines() or [''])[0][:300].strip()
-        return report('failed', f"{ex.name}{ex.signature} raised "
-                      f"{type(e).__name__}{_where_raised(fn, e)}: {message}; "
-                      f"it must return {ex.asks}")
+        hint = case.hints.get(type(e).__name__)
+        return (e, None), report('failed', f"{ex.name}{ex.signature} raised "
+                                 f"{type(e).__name__}{_where_raised(fn, e)}: "
+                                 f"{message}; it must return {ex.asks}"
+                                 + (f"\n{hint}" if hint else ''))[1]
     if _has_none(value):
         return report('not implemented', "it returned None")
     try:
@@ -405,6 +506,7 @@ def _flat(answer):
 
 # %% ../nbs/09d_exercises.ipynb #e9000011
 _ONE = 'single_value.html#its-derivatives'
+_THREE = 'vector_case.html#weight_grad'
 _FOUR = 'earlier_layers.html#hidden_delta'
 EXERCISE_SLIPS = {p.name: p for p in [
     Pattern("forgot psi'", "∂o_l/∂h_j without the slope ψ'((z_o)_l), the "
@@ -419,6 +521,26 @@ EXERCISE_SLIPS = {p.name: p for p in [
             "z_o = h W_h + b_h (Z_o = H W_h + b_h for a batch).", _ONE),
     Pattern('every output summed', "Σ_k ψ'((z_o)_k) (W_h)_jk, the slope "
             "of o_1 + … + o_n. Right: o_l alone, ψ'((z_o)_l) (W_h)_jl.", _ONE),
+    Pattern('h_j for (W_h)_jl', "The slope times the incoming activation "
+            "h_j: that is ∂o_l/∂(W_h)_jl, the derivative by the weight. By "
+            "h_j the factor is the weight that joins them. Right: "
+            "ψ'((z_o)_l) (W_h)_jl.", _ONE),
+    Pattern('grad_from_output fed z', "A slope written in the activation "
+            "A (1 − A² for tanh, A(1 − A) for sigmoid: what grad_from_output "
+            "computes) fed the pre-activation Z, not A = φ(Z) or ψ(Z). "
+            "Right: φ'(Z_h) = grad_from_output(H), ψ'(Z_o) = "
+            "grad_from_output(O).", _FOUR),
+    Pattern('one row only', "h_sᵀ(δ_o)_s for one row s: the outer product "
+            "of a single row, not summed over the B rows. Right: ∂L/∂W_h = "
+            "Σ_s h_sᵀ(δ_o)_s = Hᵀδ_o.", _THREE),
+    Pattern('rows summed before the product', "(Σ_s h_s)ᵀ(Σ_s (δ_o)_s): "
+            "the rows summed first, then one outer product, which adds the "
+            "cross terms h_sᵀ(δ_o)_t of different rows. Right: the products "
+            "summed, Σ_s h_sᵀ(δ_o)_s = Hᵀδ_o.", _THREE),
+    Pattern('W_h multiplied in', "W_h ⊙ Hᵀδ_o: the weight multiplied in, "
+            "as in ∂o_l/∂h_j = ψ'((z_o)_l)(W_h)_jl. By the weight, the factor "
+            "is the incoming activation, already in Hᵀ. Right: ∂L/∂W_h = "
+            "Hᵀδ_o.", _THREE),
     Pattern('half squared error', "The gradient of ½ Σ_l (o_l − y_l)² per "
             "row, averaged over the B rows only: (O − Y)/B. This loss is the "
             "mean of (O − Y)² over all B·n entries, so a factor 2/n is "
@@ -433,6 +555,10 @@ EXERCISE_SLIPS = {p.name: p for p in [
               f"get_activation({which}).", page)
       for which, symbol, page in [('psi', 'ψ', _ONE), ('phi', 'φ', _FOUR)]
       for name in ACTIVATIONS],
+    *[Pattern(f'loss hard-coded as {name}', f"Did you hard-code {name}? "
+              f"Your ∂L/∂O is {name}'s whatever loss is passed. Right: the "
+              "loss passed in, get_loss(loss, psi).grad(O, Y).", _FOUR)
+      for name in LOSSES],
 ]}
 VOCABULARY = {**DIAGNOSES, **EXERCISE_SLIPS}
 RIGHT_DL = {   # ∂L/∂O of each loss, for the Right: of a slip made in it
@@ -464,6 +590,14 @@ def _single_row(rng, p=5, n=2):
     raise RuntimeError("no draw kept its pre-activations away from 0")
 
 PSIS = ('tanh', 'sigmoid', 'relu', 'identity')   # section 1's cases
+_SECTION_1_WORDS = {   # section 1's words: δ is not there yet
+    'constant factor': "The right direction, the wrong length: a factor "
+    "missing from the slope ψ'((z_o)_l) or the weight (W_h)_jl, or one too "
+    "many.",
+    'grad_from_output fed z': "The slope from o_l's formula (1 − o_l² for "
+    "tanh, o_l(1 − o_l) for sigmoid: what grad_from_output computes) fed "
+    "(z_o)_l, not o_l = ψ((z_o)_l). Right: the slope ψ'((z_o)_l), "
+    "grad_from_output(o_l) or derivative((z_o)_l)."}
 
 def grade_d_output_d_hidden(
     fn:Callable,
@@ -500,7 +634,8 @@ def grade_d_output_d_hidden(
                                          dict(zip(names, mine)))
         right = [np.array([layers.d_output_d_hidden(h, W_h, b_h, l, j, psi)
                            for j in range(p)]) for l in range(n)]
-        each = lambda slope: [slope(l) * W_h[:, l] for l in range(n)]
+        each = lambda slope, by=None: [slope(l) * (W_h[:, l] if by is None
+                                                   else by) for l in range(n)]
         slips = [("forgot psi'", each(lambda l: 1.0)),
                  ("psi'(o) for psi'(z)", each(lambda l: act.derivative(
                      act(z[l])))),
@@ -508,11 +643,18 @@ def grade_d_output_d_hidden(
                  ('b_h left out',
                   each(lambda l: act.derivative(z[l] - b_h[l]))),
                  ('every output summed',
-                  [sum(each(lambda l: act.derivative(z[l])))] * n)]
+                  [sum(each(lambda l: act.derivative(z[l])))] * n),
+                 ('h_j for (W_h)_jl', each(lambda l: act.derivative(z[l]), h)),
+                 ('grad_from_output fed z',
+                  each(lambda l: act.grad_from_output(z[l])))]
         slips += [(f'psi hard-coded as {other}',
                    each(lambda l: get_activation(other).derivative(z[l])))
                   for other in PSIS if other not in (psi, 'identity')]
-        return Case(f"ψ = {psi}", call, check, right, slips, entry=entry)
+        hint = (f"W_h has shape (p, n) = {W_h.shape}; the weight from h_j to "
+                "o_l is W_h[j, l]")
+        return Case(f"ψ = {psi}", call, check, right, slips,
+                    meanings=_SECTION_1_WORDS, entry=entry,
+                    hints={'IndexError': hint})
     report = grade_cases(EXERCISES['d_output_d_hidden'], fn,
                          [case(psi) for psi in PSIS])
     if not report.ok: return report
@@ -572,12 +714,15 @@ def grade_dL_dW_h(
 )->ExerciseReport:
     """Section 3, exercise 1: ∂L/∂W_h for the mean squared error, ψ = identity
 
+    It is tried with B rows and with one: a sum over the rows that is wrong
+    shows as right for B = 1 only.
+
     Parameters
     ----------
     fn : Callable
         your dL_dW_h(H, W_h, b_h, Y): ∂L/∂W_h, shape (p, n)
     B : int
-        the batch size (p = 5 hidden units, n = 3 outputs)
+        the batch size, tried with 1 too (p = 5 hidden, n = 3 outputs)
     seed : int
         seed of the random problem
 
@@ -586,19 +731,29 @@ def grade_dL_dW_h(
     ExerciseReport
         passed, failed or not implemented
     """
-    H, W_h, b_h, Y = _output_layer(B, 5, 3, seed)
-    (p, n), O = W_h.shape, dense(H, W_h, b_h)
-    right = output_layer_grads(H, W_h, b_h, Y)[0]
-    loss = lambda W_h: mse(dense(H, W_h, b_h), Y)
-    check = lambda mine: check_grads(loss, {'W_h': W_h.copy()}, {'W_h': mine},
-                                     batch_size=B, n_outputs=n)
-    slips = [('missing transpose', right.T), ('sum instead of mean', right * B),
-             ('half squared error', H.T @ (O - Y) / B),
-             ('b_h left out', 2 * H.T @ (H @ W_h - Y) / (B * n))]
-    call = lambda fn: fn(H.copy(), W_h.copy(), b_h.copy(), Y.copy())
-    return grade_cases(EXERCISES['dL_dW_h'], fn, [Case(
-        f"B = {B}, p = {p}, n = {n}", call, check, right, slips,
-        _output_shapes(B, p, n, 'W_h'))])
+    def case(B):
+        H, W_h, b_h, Y = _output_layer(B, 5, 3, seed)
+        (p, n), O = W_h.shape, dense(H, W_h, b_h)
+        right = output_layer_grads(H, W_h, b_h, Y)[0]
+        delta = 2 * (O - Y) / (B * n)                         # δ_o
+        loss = lambda W_h: mse(dense(H, W_h, b_h), Y)
+        check = lambda mine: check_grads(loss, {'W_h': W_h.copy()},
+                                         {'W_h': mine}, batch_size=B,
+                                         n_outputs=n)
+        slips = [('missing transpose', right.T),
+                 ('sum instead of mean', right * B),
+                 ('half squared error', H.T @ (O - Y) / B),
+                 ('b_h left out', 2 * H.T @ (H @ W_h - Y) / (B * n)),
+                 ('one row only', np.outer(H[0], delta[0])),    # the first
+                 ('one row only', np.outer(H[-1], delta[-1])),  # or the last
+                 ('rows summed before the product',
+                  np.outer(H.sum(0), delta.sum(0))),
+                 ('W_h multiplied in', W_h * right)]
+        call = lambda fn: fn(H.copy(), W_h.copy(), b_h.copy(), Y.copy())
+        return Case(f"B = {B}, p = {p}, n = {n}", call, check, right, slips,
+                    _output_shapes(B, p, n, 'W_h'))
+    return grade_cases(EXERCISES['dL_dW_h'], fn,  # one row shows a sum's slips
+                       [case(size) for size in dict.fromkeys((B, 1))])
 
 # %% ../nbs/09d_exercises.ipynb #e9000015
 def input_grad_with_slip(
@@ -659,6 +814,8 @@ def input_grad_with_slip(
         if made(step, "forgot phi'") or made(step, "forgot psi' at the "
                                              "output"): return np.ones_like(A)
         if made(step, "phi'(a) for phi'(z)"): return act[step].derivative(A)
+        if made(step, 'grad_from_output fed z'):
+            return act[step].grad_from_output(Z)
         if made(step, 'phi and psi swapped'):
             other = act[{'o': 'h', 'h': 'o'}[step]]
             if 'z' in at: return other.derivative(Z)
@@ -677,7 +834,8 @@ INPUT_SLIPS = [('dropped dL/dO (erratum 1)', ('o',)),
                ('half squared error', ('o',)),          # MSE only
                ("forgot psi' at the output", ('o',)), ("forgot phi'", ('h',))]
 INPUT_SLIPS += [(slip, at) for slip in ('phi and psi swapped',
-                                        "phi'(a) for phi'(z)")
+                                        "phi'(a) for phi'(z)",
+                                        'grad_from_output fed z')
                 for at in (('o',), ('h',), ('o', 'h'))]
 INPUT_SLIPS += [('phi and psi swapped', at + ('z',))     # the slope taken at Z
                 for at in (('o',), ('h',), ('o', 'h'))]
@@ -700,7 +858,14 @@ def _input_slips(args, Y, phi, psi, loss):
         slips += [(f'psi hard-coded as {other}',
                    input_grad_with_slip(*args, Y, phi, other, loss))
                   for other in ACTIVATIONS]
-    return slips
+    return slips + [(f'loss hard-coded as {other}',
+                     _or_error(input_grad_with_slip, *args, Y, phi, psi, other))
+                    for other in LOSSES]
+
+def _or_error(f, *args):
+    "f(*args), or the error it raises: a slip that cannot be computed here"
+    try: return f(*args)
+    except Exception as e: return e
 
 def grade_dL_dX(
     fn:Callable,

@@ -226,6 +226,8 @@ def test_an_error_in_your_code_is_reported_with_its_line():
     assert report.verdict == 'failed' and report.check is None and report.diagnosis is None
     assert "raised IndexError at line 3 of indices_swapped: `return slope * W_h[l, j]" in text
     assert "it must return ∂o_l/∂h_j, one number" in text
+    assert re.search(r"`return slope \* W_h\[l, j\][^`\n]*`", str(report))  # as you wrote it, never broken (R6 3)
+    assert "\n  W_h has shape (p, n) = (5, 2); the weight from h_j to o_l is W_h[j, l]\n" in str(report)
     report = grade_dL_dX(input_grad(last_transposed=False))       # δ_h W_i: (7, 5) @ (3, 5)
     assert report.verdict == 'failed' and "raised ValueError" in str(report) and "matmul" in str(report)
 
@@ -305,10 +307,10 @@ SLIPPED = [   # (grader, what, the wrong answer, the slip named, words the repor
     (grade_dL_dW_h, "b_h left out of O", lambda H, W_h, b_h, Y: 2 / Y.size * H.T @ (H @ W_h - Y),
      ('b_h left out',), ["without its bias b_h"]),
     (grade_d_output_d_hidden, "tanh's slope whatever ψ", tanh_everywhere, ('psi hard-coded as tanh',),
-     ["right for ψ = tanh; wrong for ψ = sigmoid; ψ = relu; ψ = identity", "Did you hard-code tanh?"]),
+     ["right for ψ = tanh; wrong for ψ = sigmoid, relu, identity", "Did you hard-code tanh?"]),
     (grade_dL_dX, "φ = tanh whatever φ", phi_tanh_everywhere, ('phi hard-coded as tanh',),
-     ["right for φ = tanh, ψ = identity, mse, B = 7;", "wrong for φ = sigmoid, ψ = tanh, mse, B = 7; φ = relu",
-      "Did you hard-code tanh?"]),
+     ["right for φ = tanh, ψ = identity, mse; φ = tanh, ψ = identity, binary_cross_entropy; wrong for "
+      "φ = sigmoid, ψ = tanh, mse; φ = relu", "Did you hard-code tanh?"]),
     (grade_dL_dX, "ψ' left out of δ_o", input_grad(slope_o=lambda Z, A, phi, psi: 1.0),
      ("forgot psi' at the output",), ["FAILED, for φ = sigmoid, ψ = tanh, mse", "δ_o = ∂L/∂O ⊙ ψ'(Z_o)"]),
     (grade_dL_dX, "φ' left out of δ_h", input_grad(slope_h=lambda Z, A, phi, psi: 1.0),
@@ -419,3 +421,119 @@ def test_a_constant_factor_too_few_entries_could_show_is_read_off_the_reference(
     flat = " ".join(str(report).split())
     assert report.diagnosis.names == {'constant factor'}
     assert "every entry is 5/4 times the right formula's: a factor 4/5 missing" in flat, flat
+
+
+# ---- R6 2 and 3: the wrong answers a student tried on the section pages, and the words their reports must say ----
+
+def slope_of(psi, z): return float(SLOPE[psi](z))
+
+
+def z_for_a(h, W_h, b_h, l, j, psi):
+    "grad_from_output, which expects o_l = ψ((z_o)_l), fed (z_o)_l"
+    return float(GRAD_FROM_OUTPUT[psi](np.asarray(h @ W_h[:, l] + b_h[l]))) * W_h[j, l]
+
+
+def delta_o(H, W_h, b_h, Y): return 2 * (H @ W_h + b_h - Y) / Y.size
+
+
+def dL_dX_z_for_a(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    "dL_dX with each slope from grad_from_output, which expects the activation, fed the pre-activation"
+    Z_h, H, Z_o, O, dL_dO = deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+    return ((dL_dO * GRAD_FROM_OUTPUT[psi](Z_o)) @ W_h.T * GRAD_FROM_OUTPUT[phi](Z_h)) @ W_i.T
+
+
+def dL_dX_mse(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    "dL_dX with MSE's ∂L/∂O whatever loss is passed"
+    Z_h, H, Z_o, O, _ = deltas(X, W_i, b_i, W_h, b_h, Y, phi, psi, 'mse')
+    dL_dO = 2 * (O - Y) / O.size
+    return ((dL_dO * SLOPE[psi](Z_o)) @ W_h.T * SLOPE[phi](Z_h)) @ W_i.T
+
+
+R6 = [   # (grader, what, the wrong answer, the slip named or None, words the report must hold)
+    (grade_d_output_d_hidden, "slope * h[j] (slope times incoming activation)",
+     lambda h, W_h, b_h, l, j, psi: slope_of(psi, h @ W_h[:, l] + b_h[l]) * h[j], 'h_j for (W_h)_jl',
+     ["∂o_l/∂(W_h)_jl, the derivative by the weight"]),
+    (grade_d_output_d_hidden, "z into grad_from_output", z_for_a, 'grad_from_output fed z',
+     ["right for ψ = relu, identity; wrong for ψ = tanh, sigmoid", "fed (z_o)_l, not o_l = ψ((z_o)_l)",
+      "Right: the slope ψ'((z_o)_l)"]),
+    (grade_dL_dW_h, "the first row's outer product", lambda H, W_h, b_h, Y: np.outer(H[0], delta_o(H, W_h, b_h, Y)[0]),
+     'one row only', ["right for B = 1; wrong for B = 7: check your sum over the rows"]),
+    (grade_dL_dW_h, "the last row's (a loop that overwrites)",
+     lambda H, W_h, b_h, Y: np.outer(H[-1], delta_o(H, W_h, b_h, Y)[-1]), 'one row only',
+     ["right for B = 1; wrong for B = 7: check your sum over the rows", "Σ_s h_sᵀ(δ_o)_s = Hᵀδ_o"]),
+    (grade_dL_dW_h, "np.outer(H.sum(0), δ.sum(0))",
+     lambda H, W_h, b_h, Y: np.outer(H.sum(0), delta_o(H, W_h, b_h, Y).sum(0)), 'rows summed before the product',
+     ["right for B = 1; wrong for B = 7: check your sum over the rows", "the cross terms"]),
+    (grade_dL_dW_h, "W_h * (Hᵀδ)", lambda H, W_h, b_h, Y: W_h * (H.T @ delta_o(H, W_h, b_h, Y)), 'W_h multiplied in',
+     ["W_h ⊙ Hᵀδ_o"]),
+    (grade_dL_dW_h, "one row, δ scaled by 2/n: no slip, but B = 1 passes",
+     lambda H, W_h, b_h, Y: np.outer(H[0], 2 * (H @ W_h + b_h - Y)[0] / Y.shape[1]), None,
+     ["right for B = 1; wrong for B = 7: check your sum over the rows"]),
+    (grade_dL_db_h, "summed over axis 1", lambda O, Y: 2 * (O - Y).sum(axis=1) / O.size, None,
+     ["yours has shape (7,) = (B,): you summed over the outputs, not the rows; ∂L/∂b_h has b_h's shape (n,) = (3,)"]),
+    (grade_dL_db_h, "averaged over axis 1", lambda O, Y: 2 * (O - Y).mean(axis=1) / len(O), None,
+     ["yours has shape (7,) = (B,): you summed over the outputs, not the rows"]),
+    (grade_dL_dX, "Z into grad_from_output", dL_dX_z_for_a, 'grad_from_output fed z',
+     ["right for φ = relu, ψ = identity, softmax_cross_entropy; wrong for φ = tanh", "ψ'(Z_o) = grad_from_output(O)"]),
+    (grade_dL_dX, "the loss hard-coded as MSE", dL_dX_mse, 'loss hard-coded as mse',
+     ["raised ValueError", "operands could not be broadcast",
+      "right for φ = tanh, ψ = identity, mse; φ = sigmoid, ψ = tanh, mse; wrong for φ = relu",
+      "which raises the same error here and gives exactly your numbers in every other case",
+      "Did you hard-code mse?"]),
+]
+
+
+@pytest.mark.parametrize("grade, what, wrong, slip, words", R6, ids=[r[1] for r in R6])
+def test_each_wrong_answer_of_r6_is_named(grade, what, wrong, slip, words):
+    report = grade(wrong)
+    flat = " ".join(str(report).split())
+    assert report.verdict == 'failed' and lines_fit(report), flat
+    if slip is None: assert report.diagnosis is None or not (report.diagnosis.names & NAMED_SLIPS), flat
+    else: assert report.diagnosis.findings[0].names == (slip,), flat
+    assert all(w in flat for w in words), flat
+    assert "no simple pattern" not in flat, flat
+
+
+def test_section_1_speaks_of_the_slope_not_of_delta_and_says_a_meaning_once():
+    "δ arrives in section 3: a constant factor in section 1 is said in the slope's words, once for both outputs"
+    factor = lambda h, W_h, b_h, l, j, psi: (1.1 + l) * d_output_d_hidden(h, W_h, b_h, l, j, psi)  # 1.1, 2.1
+    text = str(report := grade_d_output_d_hidden(factor))
+    flat = " ".join(text.split())
+    assert [f.names for f in report.diagnosis.findings] == [('constant factor',)] * 2 and "δ" not in text, flat
+    assert "11/10 times" in flat and "21/10 times" in flat, flat
+    assert flat.count("a factor missing from the slope ψ'((z_o)_l)") == 1, flat
+
+
+def test_an_answer_that_raises_is_given_a_slip_only_when_the_slip_raises_in_every_case_it_raised_in():
+    "MSE hard-coded raises for softmax's labels but gives numbers for binary cross-entropy: it does not fit an "
+    "answer that raises for both"
+    def no_cross_entropy(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+        if loss != 'mse': raise ValueError("only mse")
+        return dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+    report = grade_dL_dX(no_cross_entropy)
+    flat = " ".join(str(report).split())
+    assert report.verdict == 'failed' and report.failed[1:] == ("φ = tanh, ψ = identity, binary_cross_entropy, B = 7",)
+    assert report.diagnosis is None and "hard-coded" not in flat, flat
+
+
+def test_with_one_row_graded_too_a_sum_that_is_right_with_every_batch_passes_both():
+    report = grade_dL_dW_h(dL_dW_h)
+    assert report.ok and report.case == "B = 7, 1 (p = 5, n = 3)", str(report)
+
+
+@pytest.mark.parametrize("grade, wrong, says", [
+    (grade_dL_db_h, lambda O, Y: np.sum(dL_db_h(O, Y)), "yours is one number; ∂L/∂b_h has b_h's shape (n,) = (3,)"),
+    (grade_dL_dW_h, lambda H, W_h, b_h, Y: np.zeros((2, 2)),
+     "yours has shape (2, 2); ∂L/∂W_h has W_h's shape (p, n) = (5, 3)"),
+])
+def test_a_shape_no_array_has_is_said_alone(grade, wrong, says):
+    flat = " ".join(str(report := grade(wrong)).split())
+    assert report.verdict == 'failed' and says in flat and "no simple pattern" not in flat, flat
+    assert "shape ()" not in flat
+
+
+def test_a_shape_and_a_case_name_are_never_broken_across_lines():
+    text = str(grade_dL_dX(lambda *args: dL_dX(*args).ravel()))
+    assert re.search(r"\(7, 4\)", text) and not re.search(r"\(\d+,\n", text), text
+    text = str(grade_dL_dX(dL_dX))
+    assert not re.search(r"(φ|ψ|B)\n|\n\s*= ", text), text
