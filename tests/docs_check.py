@@ -278,11 +278,17 @@ SYMBOL_COMMANDS = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "
                    "Delta", "Sigma", "Phi", "Psi", "Gamma", "Lambda", "Omega", "zeta", "chi", "iota", "nabla"}
 
 
+# Notation that is not a letter but needs saying once: norms, inner products, and named operators (\operatorname{tr})
+OPERATORS = [(r"\\[lr]?Vert(?![A-Za-z])|\\\||‖", "‖·‖"), (r"\\[lr]angle(?![A-Za-z])|[⟨⟩]", "⟨·,·⟩")]
+
+
 def letters(formula):
-    "The symbols of one formula: its Latin letters, Greek letters (\\alpha) and calligraphic ones (\\mathcal L)"
+    """The symbols of one formula: its Latin letters, Greek letters (\\alpha), calligraphic ones (\\mathcal L),
+    norms ‖·‖, inner products ⟨·,·⟩ and named operators (\\operatorname{tr})"""
+    found = {token for pattern, token in OPERATORS if re.search(pattern, formula)}
+    found |= {f"\\operatorname{{{name.strip()}}}" for name in re.findall(r"\\operatorname\s*\{([^{}]*)\}", formula)}
     f = _WORDS.sub(" ", formula)
-    found = set(re.findall(r"\\mathcal\s*\{?\s*([A-Z])", f))
-    found = {f"\\mathcal {c}" for c in found}
+    found |= {f"\\mathcal {c}" for c in re.findall(r"\\mathcal\s*\{?\s*([A-Z])", f)}
     f = re.sub(r"\\mathcal\s*\{?\s*[A-Z]\}?", " ", f)
     found |= {"\\" + c for c in re.findall(r"\\([A-Za-z]+)", f) if c in SYMBOL_COMMANDS}
     f = re.sub(r"\\[A-Za-z]+", " ", f)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 import docs_check as dc
+from docs_check import source
 from conftest import NBS, notebooks
 
 PAGES = {p.name: json.loads(p.read_text()) for p in notebooks()}
@@ -114,3 +115,16 @@ def test_check_symbols_listed_finds_an_unlisted_symbol_and_a_symbol_listed_twice
                         "bad.ipynb: $\\mu$ (cells 1) is not on the notation page"]
     twice = page(md("| symbol | meaning |\n|---|---|\n| $x$ | input |\n| $x$ | something else |"))
     assert dc.check_symbols_listed({}, twice) == ["the notation page lists $x$ twice"]
+
+
+def test_check_symbols_listed_finds_an_unlisted_norm_inner_product_and_operator():
+    uses = page(md("$\\lVert g\\rVert^2$, $\\langle g, \\xi\\rangle$ and $\\operatorname{tr}(W)$"))
+    bare = page(md("| symbol | meaning |\n|---|---|\n| $g$ | gradient |\n| $\\xi$ | direction |\n| $W$ | weights |"))
+    problems = dc.check_symbols_listed({"bad.ipynb": uses}, bare)
+    assert problems == ["bad.ipynb: $\\operatorname{tr}$ (cells 1) is not on the notation page",
+                        "bad.ipynb: $‖·‖$ (cells 1) is not on the notation page",
+                        "bad.ipynb: $⟨·,·⟩$ (cells 1) is not on the notation page"]
+    listed = page(md(source(bare["cells"][1]) + "\n| $\\lVert\\cdot\\rVert$ | norm |\n"
+                     "| $\\langle\\cdot,\\cdot\\rangle$ | inner product |\n| $\\operatorname{tr}$ | trace |"))
+    assert dc.check_symbols_listed({"ok.ipynb": uses}, listed) == []
+    assert dc.check_symbols_listed({"ok.ipynb": page(md("$\\|g\\|$ and ‖g‖ in $‖g‖$"))}, listed) == []
