@@ -109,6 +109,15 @@ RUNGS = {
 }
 
 
+def tanh_rung_is_idle(config, dtype):
+    "True where '+ tanh through exp' changes no code: every hidden layer is below MLP's switch"
+    sizes, B = bench.CONFIGS[config]
+    return all(B * width < _EXP_TANH_FROM[np.dtype(dtype)] for width in sizes[1:-1])
+
+def mlp_switch(dtype):
+    "The number of values from which MLP computes tanh through one exponential"
+    return _EXP_TANH_FROM[np.dtype(dtype)]
+
 def ladder(rounds, configs, dtypes, wait_quiet=False):
     "Part 1: time each rung from plain numpy to the MLP, every rung checked against the MLP's gradients"
     print("1. From plain numpy to bpnotes, one economy at a time: ms per training step,")

@@ -212,7 +212,7 @@ def train(
         done = len(history['loss']) if history else 0
         summary = f"interrupted during epoch {done + 1} of {epochs}"
         if done:
-            summary += (f"; after epoch {done}: loss {history['loss'][-1]:.4f}, "
+            summary += (f"; after epoch {done}: loss {history['loss'][-1]:.4g}, "
                         f"test accuracy {history['val_accuracy'][-1]:.1%}")
         drawn = done and plot is not None and curves(history)
         sys.stderr.write(summary + ("; the curves so far are in " + plot if drawn else "")
@@ -224,6 +224,8 @@ def train(
         sys.stderr.write(f"training overflowed during epoch {history['diverged_at']} (the "
                          f"parameters or the loss reached inf or NaN); try a smaller --lr than {lr}"
                          + ("; the curves up to then are in " + plot if drawn else "")
+                         + ("; no epoch finished, so no curves were drawn"
+                            if plot is not None and not history['loss'] else "")
                          + ("; not saved" if save else "") + "\n")
         return 1
     print(_accuracies(net, X_train, y_train, X_test, y_test) + f" ({seconds:.1f} s)")

@@ -211,7 +211,7 @@ def _progress(epochs, stream, name):
     bar = tqdm(total=epochs, unit='epoch', file=stream, disable=not interactive, ncols=width,
                bar_format='{n_fmt}/{total_fmt} |{bar:8}| {desc} [{elapsed}<{remaining}]')
     def on_epoch(epoch, history):
-        train = f"loss {history['loss'][-1]:.4f}  {name} {_show(name, history[name][-1])}"
+        train = f"loss {history['loss'][-1]:.4g}  {name} {_show(name, history[name][-1])}"
         if history['val_loss']:
             held_out = f"held out {_show(name, history['val_' + name][-1])}"
         else: held_out = ''

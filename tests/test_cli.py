@@ -193,6 +193,15 @@ def test_divergence_plots_the_curves_up_to_then(tmp_path, capsys, monkeypatch):
     assert len(seen["history"]["loss"]) == 2 and plot.stat().st_size > 10_000
 
 
+def test_divergence_in_epoch_1_says_no_curves_were_drawn(tmp_path, capsys):
+    "--plot with an overflow in epoch 1: no file, and the message says why (R5 10)"
+    plot = tmp_path / "curves.png"
+    assert main(["train", "--data", "xor", "--lr", "1e307", "--plot", str(plot)]) == 1
+    err = capsys.readouterr().err
+    assert "overflowed during epoch 1" in err and not plot.exists()
+    assert "no epoch finished, so no curves were drawn" in err
+
+
 def unwritable_paths(tmp_path):
     "(option, path, why) for files train cannot write: refused before training (R1 5, R3 B2)"
     (tmp_path / "dir.npz").mkdir()

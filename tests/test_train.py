@@ -429,3 +429,13 @@ def test_a_redirected_stream_gets_lines_even_inside_a_notebook_kernel(monkeypatc
     fit(MLP([2, 3, 2], loss="softmax_cross_entropy"), X, y, epochs=3, lr=0.1, batch_size=8, progress=True)
     lines = stream.getvalue().splitlines()
     assert "\r" not in stream.getvalue() and len(lines) == 3 and lines[-1].startswith("epoch 3/3")
+
+
+def test_progress_shows_a_huge_finite_loss_in_four_digits(capsys):
+    "A loss of 1e300 is finite: the progress line shows it as 2.6e+300, not as 300 digits"
+    X, y = spiral(n_per_class=40, seed=0)
+    history = fit(MLP([2, 16, 3], loss="softmax_cross_entropy", seed=0), X, y, epochs=2, lr=1e300,
+                  batch_size=32, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert not history["diverged_at"] and min(history["loss"]) > 1e100    # huge, and finite
+    assert len(lines) == 2 and all(len(line) <= 80 and "e+" in line for line in lines), lines
