@@ -52,6 +52,8 @@ class Case(NamedTuple):
     - meanings: slip name → what it means in this case (the loss's Right:)
     - entry: entry(name, index) → how the report names one entry
     - hints: an error's type name → what to look at when your code raises it
+    - sizes: the problem's sizes, {'B': 7, 'n': 3}: a size written as a
+      number is right at one size only
     """
     label: str
     call: Callable
@@ -62,6 +64,7 @@ class Case(NamedTuple):
     meanings: dict = {}
     entry: Callable = None
     hints: dict = {}
+    sizes: dict = {}
 
 def grade_cases(
     exercise:Exercise,   # the exercise graded
@@ -100,8 +103,10 @@ def grade_cases(
             reference_error=max(r.reference_error for r in reports))
     report, mine, case = failed[0]
     if report.check is not None and not report.check.ok:
-        report = report._replace(diagnosis=_diagnosis(
-            report.check, mine, case, _consistent(tried, failed[0])))
+        keys = _consistent(tried, failed[0])       # a slip, else a size
+        sized = None if keys else _size_hard_coded(tried, report.check)
+        report = report._replace(diagnosis=sized or _diagnosis(
+            report.check, mine, case, keys))
         if report.diagnosis is None and not report.problem:  # said alone
             report = report._replace(problem=_shape_problem(mine, case, True))
     elif isinstance(mine, Exception):           # it raised: a slip that does
@@ -215,6 +220,48 @@ def _reference_factor(check, mine, case, vocabulary):
                               "yours / reference is that number at every "
                               "entry, to rounding")], [], None, vocabulary)
 
+def _ratio(mine, right):
+    "c when every entry of mine is c times right's (c ≠ 0, 1), else None"
+    a, b = _flat(mine), _flat(right)
+    if a.shape != b.shape or not b.any(): return None
+    ratio = float(a @ b / (b @ b))
+    if ratio in (0, 1) or not same_numbers(a, ratio * b, np.float64):
+        return None
+    return ratio
+
+def _size_ratios(here, there):
+    "Every product of (here's size / there's)^±1 over the sizes that differ"
+    ratios = {1.0}
+    for key in here.keys() & there.keys():
+        if here[key] == there[key]: continue
+        r = here[key] / there[key]
+        ratios |= {x * f for x in ratios for f in (r, 1 / r)}
+    return ratios - {1.0}
+
+def _size_hard_coded(tried, check):
+    """'size hard-coded' when the answer passed at some sizes and, at every
+    other, is the right one times a ratio of the sizes; else None"""
+    passed = [case for report, _, case in tried      # B = 1 alone: a factor
+              if report.ok and case.sizes.get('B') != 1]   # B^k, not a size
+    failed = [(mine, case) for report, mine, case in tried if not report.ok]
+    if not passed or any(isinstance(mine, Exception) or not case.sizes
+                         for mine, case in failed): return None
+    for mine, case in failed:
+        ratio = _ratio(mine, case.right)
+        if ratio is None or not any(
+                math.isclose(ratio, r, rel_tol=1e-9)
+                for other in passed
+                for r in _size_ratios(case.sizes, other.sizes)): return None
+    mine, case = failed[0]
+    sizes = ', '.join(f"{k} = {v}" for k, v in case.sizes.items())
+    finding = Finding(('size hard-coded',),
+                      tuple(p.name for p in check.params if not p.ok),
+                      f"every entry is {_fraction(_ratio(mine, case.right))} "
+                      f"times the right formula's for {sizes}, a ratio of "
+                      "the sizes", "yours / reference is a ratio of sizes "
+                      "wherever it fails, to rounding")
+    return Diagnosis([finding], [], None, VOCABULARY)
+
 def _fraction(value):
     "3/2, −1/7 or 1.234: a ratio as a short fraction when it is one"
     exact = Fraction(value).limit_denominator(100)
@@ -284,7 +331,8 @@ class ExerciseReport(NamedTuple):
             if len(line) <= 78: return line
             return _text(head + 'not implemented yet', [f"({self.problem})"])
         body = self.problem.split('\n') if self.problem else _numbers(self)
-        if self.passed: body.append(_right_wrong(self.passed, self.failed))
+        if self.passed: body.append(_right_wrong(self.passed, self.failed)
+                                    + _sized(self.diagnosis))
         hinted = self.passed and body[-1].endswith(_ROWS)  # what to check
         if not ((self.problem or hinted) and self.diagnosis is None):
             body += _diagnosis_lines(self.diagnosis, self.check)
@@ -293,13 +341,22 @@ class ExerciseReport(NamedTuple):
 
     __str__ = __repr__
 
+_SIZES = ": did you write a size as a number?"
+
+def _sized(diagnosis):
+    "_SIZES when the diagnosis is a size hard-coded, else ''"
+    if diagnosis is None or 'size hard-coded' not in diagnosis.names: return ''
+    return _SIZES
+
 def _to(error): return 'exactly' if error == 0 else f"to {error:.0e}"
 
 def _precision(report):
-    "', computed in float32: its precision is …', or '' for float64"
+    """', returned as float32: its precision is …', or '' for float64: the
+    dtype of the array returned is how the grader knows"""
     if _allowed(report.dtype) == REFERENCE_RTOL: return ''
-    return (f", computed in {report.dtype}: {LOW_PRECISION} of its machine ε "
-            f"is {_allowed(report.dtype):.0e}")
+    return (f", returned as {report.dtype}: {LOW_PRECISION} of its machine ε "
+            f"is {_allowed(report.dtype):.0e}; its dtype is how the grader "
+            "knows")
 
 def _text(head, body, width=78):
     """The head line, then each line of body indented by 2 (continued by 4);
@@ -329,8 +386,13 @@ def _common(labels):
     return [p for p in parts[0] if all(p in ps for ps in parts)]
 
 def _together(labels):
-    "Case labels said once: 'ψ = tanh, sigmoid', 'B = 7, 1 (p = 5, n = 3)'"
-    if (varying := _varying(labels)) is None: return '; '.join(labels)
+    """Case labels said once: 'ψ = tanh, sigmoid', 'B = 7, 1 (p = 5, n = 3)',
+    'B = 7, n = 3; B = 4, n = 2 (p = 5)'"""
+    if (varying := _varying(labels)) is None:
+        common = _common(labels) if len(labels) > 1 else []
+        said = '; '.join(', '.join(p for p in label.split(', ')
+                                   if p not in common) for label in labels)
+        return said + (f" ({', '.join(common)})" if common else '')
     key, values, common = varying
     return (f"{key} = {', '.join(values)}"
             + (f" ({', '.join(common)})" if common else ''))
@@ -345,7 +407,10 @@ def _right_wrong(passed, failed):
         said = lambda labels: '; '.join(', '.join(
             p for p in label.split(', ') if p not in common)
             for label in labels)
-        return f"right for {said(passed)}; wrong for {said(failed)}"
+        line = f"right for {said(passed)}; wrong for {said(failed)}"
+        if all('B = 1' in label.split(', ') for label in passed):
+            line += _ROWS                           # only one row passed
+        return line
     key, values, _ = varying
     right, wrong = values[:len(passed)], values[len(passed):]
     line = (f"right for {key} = {', '.join(right)}; wrong for {key} = "
@@ -555,6 +620,10 @@ EXERCISE_SLIPS = {p.name: p for p in [
               f"get_activation({which}).", page)
       for which, symbol, page in [('psi', 'ψ', _ONE), ('phi', 'φ', _FOUR)]
       for name in ACTIVATIONS],
+    Pattern('size hard-coded', "A number written where a size belongs, "
+            "2/21 for 2/(B·n) with B = 7, n = 3: right at that size only. "
+            "Right: the sizes read off the arrays, B = len(Y), B·n = O.size.",
+            'loss_derivative.html#d_loss_d_bias'),
     *[Pattern(f'loss hard-coded as {name}', f"Did you hard-code {name}? "
               f"Your ∂L/∂O is {name}'s whatever loss is passed. Right: the "
               "loss passed in, get_loss(loss, psi).grad(O, Y).", _FOUR)
@@ -685,7 +754,7 @@ def grade_dL_db_h(
     fn : Callable
         your dL_db_h(O, Y): ∂L/∂b_h, shape (n,)
     B : int
-        the batch size (n = 3 outputs)
+        the batch size (n = 3 outputs); tried with B = 4, n = 2 too
     seed : int
         seed of the random problem
 
@@ -694,18 +763,23 @@ def grade_dL_db_h(
     ExerciseReport
         passed, failed or not implemented
     """
-    H, W_h, b_h, Y = _output_layer(B, 5, 3, seed)
-    O, n = dense(H, W_h, b_h), Y.shape[1]
-    right = 2 * (O - Y).sum(axis=0) / (B * n)
-    loss = lambda b_h: mse(dense(H, W_h, b_h), Y)
-    check = lambda mine: check_grads(loss, {'b_h': b_h.copy()}, {'b_h': mine},
-                                     batch_size=B, n_outputs=n)
-    slips = [('bias not summed', 2 * (O - Y) / (B * n)),
-             ('sum instead of mean', right * B),
-             ('half squared error', (O - Y).sum(axis=0) / B)]
-    case = Case(f"B = {B}, n = {n}", lambda fn: fn(O.copy(), Y.copy()), check,
-                right, slips, _output_shapes(B, 5, n, 'b_h'))
-    return grade_cases(EXERCISES['dL_db_h'], fn, [case])
+    def case(B, n):
+        H, W_h, b_h, Y = _output_layer(B, 5, n, seed)
+        O = dense(H, W_h, b_h)
+        right = 2 * (O - Y).sum(axis=0) / (B * n)
+        loss = lambda b_h: mse(dense(H, W_h, b_h), Y)
+        check = lambda mine: check_grads(loss, {'b_h': b_h.copy()},
+                                         {'b_h': mine}, batch_size=B,
+                                         n_outputs=n)
+        slips = [('bias not summed', 2 * (O - Y) / (B * n)),
+                 ('sum instead of mean', right * B),
+                 ('half squared error', (O - Y).sum(axis=0) / B)]
+        return Case(f"B = {B}, n = {n}", lambda fn: fn(O.copy(), Y.copy()),
+                    check, right, slips, _output_shapes(B, 5, n, 'b_h'),
+                    sizes={'B': B, 'n': n})
+    return grade_cases(EXERCISES['dL_db_h'], fn,   # two sizes: none hard-coded
+                       [case(*size) for size in dict.fromkeys(((B, 3),
+                                                               (4, 2)))])
 
 def grade_dL_dW_h(
     fn:Callable,
@@ -714,8 +788,9 @@ def grade_dL_dW_h(
 )->ExerciseReport:
     """Section 3, exercise 1: ∂L/∂W_h for the mean squared error, ψ = identity
 
-    It is tried with B rows and with one: a sum over the rows that is wrong
-    shows as right for B = 1 only.
+    It is tried with B rows, with one, and with B = 4, n = 2: a sum over the
+    rows that is wrong shows as right for B = 1 only, a size written as a
+    number as right at one size only.
 
     Parameters
     ----------
@@ -731,8 +806,8 @@ def grade_dL_dW_h(
     ExerciseReport
         passed, failed or not implemented
     """
-    def case(B):
-        H, W_h, b_h, Y = _output_layer(B, 5, 3, seed)
+    def case(B, n):
+        H, W_h, b_h, Y = _output_layer(B, 5, n, seed)
         (p, n), O = W_h.shape, dense(H, W_h, b_h)
         right = output_layer_grads(H, W_h, b_h, Y)[0]
         delta = 2 * (O - Y) / (B * n)                         # δ_o
@@ -751,9 +826,10 @@ def grade_dL_dW_h(
                  ('W_h multiplied in', W_h * right)]
         call = lambda fn: fn(H.copy(), W_h.copy(), b_h.copy(), Y.copy())
         return Case(f"B = {B}, p = {p}, n = {n}", call, check, right, slips,
-                    _output_shapes(B, p, n, 'W_h'))
+                    _output_shapes(B, p, n, 'W_h'), sizes={'B': B, 'n': n})
     return grade_cases(EXERCISES['dL_dW_h'], fn,  # one row shows a sum's slips
-                       [case(size) for size in dict.fromkeys((B, 1))])
+                       [case(*size) for size in dict.fromkeys(((B, 3), (1, 3),
+                                                               (4, 2)))])
 
 # %% ../nbs/09d_exercises.ipynb #e9000015
 def input_grad_with_slip(
@@ -843,7 +919,9 @@ INPUT_SLIPS += [('delta not through W^T', at)
                 for at in (('h',), ('x',), ('h', 'x'))]
 INPUT_CASES = [('tanh', 'identity', 'mse'), ('sigmoid', 'tanh', 'mse'),
                ('relu', 'identity', 'softmax_cross_entropy'),
-               ('tanh', 'identity', 'binary_cross_entropy')]   # every loss
+               ('tanh', 'identity', 'binary_cross_entropy'),   # every loss
+               ('identity', 'sigmoid', 'mse'),   # every activation as φ
+               ('sigmoid', 'relu', 'mse')]       # and as ψ
 
 def _input_slips(args, Y, phi, psi, loss):
     "(name, ∂L/∂X with it made): INPUT_SLIPS that fit the loss, hard-codings"
@@ -875,16 +953,16 @@ def grade_dL_dX(
     """Section 4, exercise 1: ∂L/∂X of the notes' network, for every loss
 
     Your function must return ∂L/∂X, shape (B, m), for any φ, ψ and loss; it
-    is tried on every (φ, ψ, loss) of INPUT_CASES: (tanh, identity, mse),
-    (sigmoid, tanh, mse), (relu, identity, softmax_cross_entropy) and (tanh,
-    identity, binary_cross_entropy).
+    is tried on every (φ, ψ, loss) of INPUT_CASES, where every activation is
+    φ once and ψ once, and every loss is tried; with B rows and 4 in turn.
 
     Parameters
     ----------
     fn : Callable
         your dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
     B : int
-        the batch size (m = 4 inputs, p = 5 hidden units, n = 3 outputs)
+        every other case's batch size, the rest's 4 (7 when B = 4); m = 4
+        inputs, p = 5 hidden units, n = 3 outputs
     seed : int
         seed of the random problems
 
@@ -894,10 +972,11 @@ def grade_dL_dX(
         passed, failed (for which φ, ψ, loss) or not implemented
     """
     rng, (m, p, n) = np.random.default_rng(seed), (4, 5, 3)
-    shapes = {'X': ('B, m', (B, m)), 'W_i': ('m, p', (m, p)),
-              'W_h': ('p, n', (p, n)), 'H': ('B, p', (B, p)),
-              'O': ('B, n', (B, n)), 'b_i': ('p,', (p,)), 'b_h': ('n,', (n,))}
-    def case(phi, psi, loss):
+    def case(phi, psi, loss, B):
+        shapes = {'X': ('B, m', (B, m)), 'W_i': ('m, p', (m, p)),
+                  'W_h': ('p, n', (p, n)), 'H': ('B, p', (B, p)),
+                  'O': ('B, n', (B, n)), 'b_i': ('p,', (p,)),
+                  'b_h': ('n,', (n,))}
         args, Y = two_layer_problem(B, m, p, n, loss, phi, margin=MARGIN,
                                     seed=rng)
         X, W_i, b_i, W_h, b_h = args
@@ -912,9 +991,10 @@ def grade_dL_dX(
                              loss)
         return Case(f"φ = {phi}, ψ = {psi}, {loss}, B = {B}", call, check,
                     right, _input_slips(args, Y, phi, psi, loss), shapes,
-                    _loss_meanings(loss))
-    return grade_cases(EXERCISES['dL_dX'], fn,
-                       [case(*triple) for triple in INPUT_CASES])
+                    _loss_meanings(loss), sizes={'B': B})
+    sizes = (B, 4 if B != 4 else 7)          # B varied: no size hard-coded
+    return grade_cases(EXERCISES['dL_dX'], fn, [
+        case(*triple, sizes[k % 2]) for k, triple in enumerate(INPUT_CASES)])
 
 # %% ../nbs/09d_exercises.ipynb #e9000017
 EXERCISES = {e.name: e for e in [

@@ -173,10 +173,11 @@ def test_with_one_row_the_wrong_answers_still_fail_and_are_named(name, wrong, na
     assert not report.ok and report.diagnosis.names == named and "B = 1" in report.case
 
 
-def test_with_one_row_a_sum_over_the_rows_is_the_mean_and_passes():
-    "What a grade cannot tell: with B = 1 the slip gives the right numbers, so nothing is wrong"
+def test_with_one_row_a_sum_over_the_rows_is_the_mean_and_passes_that_case():
+    "With B = 1 the slip gives the right numbers, so that case passes; the second size fails it"
     summed = WRONG['dL_db_h'][2][1]
-    assert grade_dL_db_h(summed, B=1).ok and not grade_dL_db_h(summed, B=7).ok
+    assert grade_dL_db_h(summed, B=1).passed == ('B = 1, n = 3',) and not grade_dL_db_h(summed, B=7).ok
+    assert not grade_dL_db_h(summed, B=1).ok                 # its second size, B = 4, n = 2, tells it
 
 
 def test_a_slip_that_shows_only_for_one_loss_fails_there():
@@ -309,8 +310,8 @@ SLIPPED = [   # (grader, what, the wrong answer, the slip named, words the repor
     (grade_d_output_d_hidden, "tanh's slope whatever ψ", tanh_everywhere, ('psi hard-coded as tanh',),
      ["right for ψ = tanh; wrong for ψ = sigmoid, relu, identity", "Did you hard-code tanh?"]),
     (grade_dL_dX, "φ = tanh whatever φ", phi_tanh_everywhere, ('phi hard-coded as tanh',),
-     ["right for φ = tanh, ψ = identity, mse; φ = tanh, ψ = identity, binary_cross_entropy; wrong for "
-      "φ = sigmoid, ψ = tanh, mse; φ = relu", "Did you hard-code tanh?"]),
+     ["right for φ = tanh, ψ = identity, mse, B = 7; φ = tanh, ψ = identity, binary_cross_entropy, B = 4; "
+      "wrong for φ = sigmoid, ψ = tanh, mse, B = 4; φ = relu", "Did you hard-code tanh?"]),
     (grade_dL_dX, "ψ' left out of δ_o", input_grad(slope_o=lambda Z, A, phi, psi: 1.0),
      ("forgot psi' at the output",), ["FAILED, for φ = sigmoid, ψ = tanh, mse", "δ_o = ∂L/∂O ⊙ ψ'(Z_o)"]),
     (grade_dL_dX, "φ' left out of δ_h", input_grad(slope_h=lambda Z, A, phi, psi: 1.0),
@@ -401,7 +402,7 @@ def test_a_right_answer_computed_in_float32_passes_and_says_so(name):
     for B in ((7, 1) if name in SIZED else (None,)):
         report = GRADERS[name](in_float32(RIGHT[name]), **({} if B is None else {'B': B}))
         flat = " ".join(str(report).split())
-        assert report.ok and report.dtype == np.float32 and "computed in float32" in flat, flat
+        assert report.ok and report.dtype == np.float32 and "returned as float32" in flat and "its dtype is how the grader knows" in flat, flat
         assert 1e-10 < report.reference_error <= 100 * np.finfo(np.float32).eps
         assert "close, but not the formula" not in flat
 
@@ -424,6 +425,9 @@ def test_a_constant_factor_too_few_entries_could_show_is_read_off_the_reference(
 
 
 # ---- R6 2 and 3: the wrong answers a student tried on the section pages, and the words their reports must say ----
+
+ROWS = "right for B = 1, n = 3; wrong for B = 7, n = 3; B = 4, n = 2: check your sum over the rows"
+
 
 def slope_of(psi, z): return float(SLOPE[psi](z))
 
@@ -457,27 +461,28 @@ R6 = [   # (grader, what, the wrong answer, the slip named or None, words the re
      ["right for ψ = relu, identity; wrong for ψ = tanh, sigmoid", "fed (z_o)_l, not o_l = ψ((z_o)_l)",
       "Right: the slope ψ'((z_o)_l)"]),
     (grade_dL_dW_h, "the first row's outer product", lambda H, W_h, b_h, Y: np.outer(H[0], delta_o(H, W_h, b_h, Y)[0]),
-     'one row only', ["right for B = 1; wrong for B = 7: check your sum over the rows"]),
+     'one row only', [ROWS]),
     (grade_dL_dW_h, "the last row's (a loop that overwrites)",
      lambda H, W_h, b_h, Y: np.outer(H[-1], delta_o(H, W_h, b_h, Y)[-1]), 'one row only',
-     ["right for B = 1; wrong for B = 7: check your sum over the rows", "Σ_s h_sᵀ(δ_o)_s = Hᵀδ_o"]),
+     [ROWS, "Σ_s h_sᵀ(δ_o)_s = Hᵀδ_o"]),
     (grade_dL_dW_h, "np.outer(H.sum(0), δ.sum(0))",
      lambda H, W_h, b_h, Y: np.outer(H.sum(0), delta_o(H, W_h, b_h, Y).sum(0)), 'rows summed before the product',
-     ["right for B = 1; wrong for B = 7: check your sum over the rows", "the cross terms"]),
+     [ROWS, "the cross terms"]),
     (grade_dL_dW_h, "W_h * (Hᵀδ)", lambda H, W_h, b_h, Y: W_h * (H.T @ delta_o(H, W_h, b_h, Y)), 'W_h multiplied in',
      ["W_h ⊙ Hᵀδ_o"]),
     (grade_dL_dW_h, "one row, δ scaled by 2/n: no slip, but B = 1 passes",
      lambda H, W_h, b_h, Y: np.outer(H[0], 2 * (H @ W_h + b_h - Y)[0] / Y.shape[1]), None,
-     ["right for B = 1; wrong for B = 7: check your sum over the rows"]),
+     [ROWS]),
     (grade_dL_db_h, "summed over axis 1", lambda O, Y: 2 * (O - Y).sum(axis=1) / O.size, None,
      ["yours has shape (7,) = (B,): you summed over the outputs, not the rows; ∂L/∂b_h has b_h's shape (n,) = (3,)"]),
     (grade_dL_db_h, "averaged over axis 1", lambda O, Y: 2 * (O - Y).mean(axis=1) / len(O), None,
      ["yours has shape (7,) = (B,): you summed over the outputs, not the rows"]),
     (grade_dL_dX, "Z into grad_from_output", dL_dX_z_for_a, 'grad_from_output fed z',
-     ["right for φ = relu, ψ = identity, softmax_cross_entropy; wrong for φ = tanh", "ψ'(Z_o) = grad_from_output(O)"]),
+     ["right for φ = relu, ψ = identity, softmax_cross_entropy, B = 7; wrong for φ = tanh", "ψ'(Z_o) = grad_from_output(O)"]),
     (grade_dL_dX, "the loss hard-coded as MSE", dL_dX_mse, 'loss hard-coded as mse',
      ["raised ValueError", "operands could not be broadcast",
-      "right for φ = tanh, ψ = identity, mse; φ = sigmoid, ψ = tanh, mse; wrong for φ = relu",
+      "right for φ = tanh, ψ = identity, mse, B = 7; φ = sigmoid, ψ = tanh, mse, B = 4; φ = identity, ψ = sigmoid, "
+      "mse, B = 7; φ = sigmoid, ψ = relu, mse, B = 4; wrong for φ = relu",
       "which raises the same error here and gives exactly your numbers in every other case",
       "Did you hard-code mse?"]),
 ]
@@ -512,13 +517,13 @@ def test_an_answer_that_raises_is_given_a_slip_only_when_the_slip_raises_in_ever
         return dL_dX(X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
     report = grade_dL_dX(no_cross_entropy)
     flat = " ".join(str(report).split())
-    assert report.verdict == 'failed' and report.failed[1:] == ("φ = tanh, ψ = identity, binary_cross_entropy, B = 7",)
+    assert report.verdict == 'failed' and report.failed[1:] == ("φ = tanh, ψ = identity, binary_cross_entropy, B = 4",)
     assert report.diagnosis is None and "hard-coded" not in flat, flat
 
 
 def test_with_one_row_graded_too_a_sum_that_is_right_with_every_batch_passes_both():
     report = grade_dL_dW_h(dL_dW_h)
-    assert report.ok and report.case == "B = 7, 1 (p = 5, n = 3)", str(report)
+    assert report.ok and report.case == "B = 7, n = 3; B = 1, n = 3; B = 4, n = 2 (p = 5)", str(report)
 
 
 @pytest.mark.parametrize("grade, wrong, says", [
@@ -537,3 +542,67 @@ def test_a_shape_and_a_case_name_are_never_broken_across_lines():
     assert re.search(r"\(7, 4\)", text) and not re.search(r"\(\d+,\n", text), text
     text = str(grade_dL_dX(dL_dX))
     assert not re.search(r"(φ|ψ|B)\n|\n\s*= ", text), text
+
+
+# ---- R7 1: every activation is tried as φ and as ψ; R7 2: a size written as a number; R7 3: float32's dtype ----
+
+def test_every_activation_is_tried_as_phi_and_as_psi_and_relu_keeps_its_margin():
+    from bpnotes.derivations import MARGIN
+    from bpnotes.exercises import INPUT_CASES
+    acts = {'tanh', 'sigmoid', 'relu', 'identity'}
+    assert {phi for phi, *_ in INPUT_CASES} == acts and {psi for _, psi, _ in INPUT_CASES} == acts
+    args, Y = two_layer_problem(4, 4, 5, 3, 'mse', 'sigmoid', margin=MARGIN, seed=0)
+    assert np.abs(args[0] @ args[1] + args[2]).min() >= MARGIN
+
+
+def psi_slope_as_tanh(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    "R7's answer: ψ' written as 1 − O² whenever ψ is not the identity"
+    return input_grad(slope_o=lambda Z, A, phi, psi: 1.0 if psi == 'identity' else 1 - A ** 2)(
+        X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+
+
+def identity_phi_as_relu(X, W_i, b_i, W_h, b_h, Y, phi='tanh', psi='identity', loss='mse'):
+    "R7's answer: φ = identity given ReLU's slope, H > 0"
+    return input_grad(slope_h=lambda Z, A, phi, psi: (A > 0) * 1.0 if phi == 'identity' else SLOPE[phi](Z))(
+        X, W_i, b_i, W_h, b_h, Y, phi, psi, loss)
+
+
+@pytest.mark.parametrize("wrong, fails", [
+    (psi_slope_as_tanh, ["φ = identity, ψ = sigmoid, mse, B = 7", "φ = sigmoid, ψ = relu, mse, B = 4"]),
+    (identity_phi_as_relu, ["φ = identity, ψ = sigmoid, mse, B = 7"]),
+])
+def test_r7s_slopes_right_for_the_old_cases_fail_in_the_new_ones(wrong, fails):
+    report = grade_dL_dX(wrong)
+    flat = " ".join(str(report).split())
+    assert not report.ok and list(report.failed) == fails and len(report.passed) == 6 - len(fails), flat
+    assert report.diagnosis is None or not (report.diagnosis.names & NAMED_SLIPS), flat   # no slip makes it
+    assert lines_fit(report)
+
+
+SIZES = "right for B = 7, n = 3; wrong for B = 4, n = 2: did you write a size as a number?"
+
+
+@pytest.mark.parametrize("grade, wrong, ratio, words", [
+    (grade_dL_db_h, lambda O, Y: 2 * (O - Y).sum(0) / 21, "8/21", [SIZES]),
+    (grade_dL_db_h, lambda O, Y: 2 * (O - Y).mean(0) / 3, "2/3", [SIZES]),
+    (grade_dL_dW_h, lambda H, W_h, b_h, Y: 2 / 21 * H.T @ (H @ W_h + b_h - Y), "1/7",
+     ["right for B = 7, n = 3; wrong for B = 1, n = 3; B = 4, n = 2: did you write a size as a number?"]),
+    (grade_dL_dX, lambda X, *args: dL_dX(X, *args) * len(X) / 7, "4/7",
+     ["wrong for φ = sigmoid, ψ = tanh, mse, B = 4", "B = 4: did you write a size as a number?"]),
+])
+def test_r7s_sizes_written_as_numbers_are_right_at_one_size_only_and_named(grade, wrong, ratio, words):
+    report = grade(wrong)
+    flat = " ".join(str(report).split())
+    assert not report.ok and report.diagnosis.names == {'size hard-coded'} and lines_fit(report), flat
+    assert f"diagnosis: size hard-coded: every entry is {ratio} times the right formula's" in flat, flat
+    assert all(w in flat for w in words), flat
+
+
+def test_a_factor_of_b_right_at_one_row_only_is_not_a_size_hard_coded():
+    report = grade_dL_dW_h(lambda *args: dL_dW_h(*args) / len(args[0]))
+    assert report.diagnosis.names == {'factor 1/B'} and "did you write a size" not in str(report), str(report)
+
+
+def test_float32_numbers_returned_as_float64_fail_for_the_dtype_is_how_the_grader_knows():
+    right32 = lambda O, Y: dL_db_h(O.astype(np.float32), Y.astype(np.float32))
+    assert grade_dL_db_h(right32).ok and not grade_dL_db_h(lambda O, Y: right32(O, Y).astype(np.float64)).ok
