@@ -30,7 +30,7 @@ BROKEN = [
     ("psi' for delta_h in two_layer_grads", "layers",
      "delta_h = hidden_delta(delta_o, W_h, H, phi)", "delta_h = hidden_delta(delta_o, W_h, H, psi)", WRONG_SLOPE),
     ("psi' for delta in backprop", "layers",
-     "delta = hidden_delta(delta, W_l, A[l - 1], phi)", "delta = hidden_delta(delta, W_l, A[l - 1], psi)",
+     "delta = hidden_delta(delta, W, A_in, phi)", "delta = hidden_delta(delta, W, A_in, psi)",
      WRONG_SLOPE),
     ("phi' for delta_o in two_layer_grads", "layers",
      "delta_o = output_delta(get_loss(loss, psi).grad(O, Y), O, psi)",
