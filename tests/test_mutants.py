@@ -75,3 +75,37 @@ def test_a_moved_name_warns_at_the_line_that_uses_it():
     with pytest.warns(DeprecationWarning) as caught:
         bpnotes.single_value.shapes
     assert caught[0].filename == __file__
+
+
+def _least_squares(B=9, m=4, n=3, seed=0):
+    "A loss of one weight matrix and its gradient, written here: mean((XW − Y)²) and 2Xᵀ(XW − Y)/(Bn)"
+    rng = np.random.default_rng(seed)
+    X, Y, W = rng.normal(size=(B, m)), rng.normal(size=(B, n)), rng.normal(size=(m, n))
+    return (lambda W: np.mean((X @ W - Y) ** 2)), W, 2 * X.T @ (X @ W - Y) / Y.size
+
+
+def test_the_gradient_of_one_array_may_come_as_a_list_of_one():
+    "Mutation gradcheck:_check_structure+14 (both forms): [g] for an array params is that array's gradient"
+    from bpnotes.gradcheck import check_grads
+    f, W, g = _least_squares()
+    assert check_grads(f, W, [g]).verdict == "passed"
+    assert check_grads(f, W, [3 * g]).verdict == "failed"
+
+
+def test_one_array_for_two_parameters_is_refused():
+    "Mutation gradcheck:_check_structure+14: a bare array cannot be the gradients of a list of two"
+    from bpnotes.gradcheck import check_grads
+    f, W, g = _least_squares()
+    b = np.zeros(W.shape[1])
+    with pytest.raises(ValueError, match="grads must match params"):
+        check_grads(lambda W, b: f(W) + b.sum(), [W, b], g)
+
+
+def test_half_the_rows_off_is_still_rows_off():
+    "Mutation gradcheck:_lines_off+6: 'at most half the rows' includes exactly half"
+    from bpnotes.gradcheck import check_grads
+    f, W, g = _least_squares()
+    wrong = g.copy()
+    wrong[[0, 2]] *= 3                       # 2 of the 4 rows
+    diagnosis = str(check_grads(f, W, wrong).diagnosis)
+    assert "rows off" in diagnosis and "rows 0, 2" in diagnosis
